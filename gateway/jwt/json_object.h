@@ -1,0 +1,33 @@
+#pragma once
+// Header and payload JSON -> ClaimValue::Object, parsed with simdjson's DOM on a per-thread
+// parser. Repeated member names are rejected at every level (RFC 7515 section 4 and RFC 7519
+// section 4 say a parser MUST reject them or use the last; we reject), and so is nesting
+// deeper than kMaxJsonDepth.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/claims.h"
+#include "core/result.h"
+#include "jwt/error.h"
+
+namespace claimgate::jwt {
+
+inline constexpr std::size_t kMaxJsonDepth = 32;
+
+// Extra capacity to reserve in a buffer passed below, so that padding it costs no reallocation.
+inline constexpr std::size_t kJsonPadding = 64;
+
+// True when a member name repeats (compared after unescaping). Sorts `names`.
+bool has_duplicate_names(std::vector<std::string_view>& names);
+
+// `json` is padded in place (its size grows by kJsonPadding) because simdjson reads ahead.
+// BadJson unless the text is valid UTF-8 JSON whose top level is an object.
+Result<ClaimValue::Object, Error> parse_json_object(std::string& json);
+
+// The top-level string member `name`, without building or checking anything else (a cheap look
+// before verification). `if_absent` when it is missing or not a string.
+Result<std::string, Error> peek_string_member(std::string& json, std::string_view name, Error if_absent);
+
+}  // namespace claimgate::jwt

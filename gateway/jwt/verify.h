@@ -1,0 +1,58 @@
+#pragma once
+// Full verification of a compact JWS carrying JWT claims: size, segments, header, algorithm and
+// key binding, signature, then the registered claims. Time is an argument; nothing here reads a
+// clock, a file or a socket.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/claims.h"
+#include "core/result.h"
+#include "jwt/algorithm.h"
+#include "jwt/error.h"
+#include "jwt/key_set.h"
+#include "jwt/token.h"
+
+namespace claimgate::jwt {
+
+struct VerifyOptions {
+  // The provider's allow-list, normally the output of validate_algorithm_list().
+  std::vector<Algorithm> allowed_algorithms;
+  // Required, and "iss" must equal it exactly.
+  std::string issuer;
+  // When not empty, "aud" (a string or an array of strings) must contain one of these.
+  // When empty, "aud" is not checked.
+  std::vector<std::string> audiences;
+  std::int64_t leeway_s = 0;
+  bool require_exp = true;
+  // exp - iat (exp - now when there is no iat) must not exceed this; exp is then required.
+  std::optional<std::int64_t> max_lifetime_s;
+  // Dotted paths ("permissions.pma.role") that must be present and not null.
+  std::vector<std::string> required_claims;
+  std::size_t max_token_bytes = kDefaultMaxTokenBytes;
+};
+
+struct VerifiedToken {
+  Claims claims;
+  Algorithm alg;
+  std::optional<std::string> kid;
+  std::string issuer;
+  std::optional<std::string> subject;
+  std::optional<std::int64_t> expires_at;  // exp rounded down, when present
+};
+
+// Header rules: "alg" is matched case-sensitively against `options.allowed_algorithms` ("none"
+// in any case is AlgNone); any "crit" is rejected because no extension is supported; "jku",
+// "x5u", "jwk" and "x5c" are never read; "kid" only selects a key in `keys` (see
+// KeySet::select). Times compare as now >= exp + leeway (expired), now + leeway < nbf,
+// iat > now + leeway.
+Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, const VerifyOptions& options,
+                                    std::int64_t now_unix_s);
+
+// The unverified "iss" of a token, to choose the provider whose keys will verify it.
+Result<std::string, Error> peek_issuer(std::string_view token, std::size_t max_token_bytes = kDefaultMaxTokenBytes);
+
+}  // namespace claimgate::jwt
