@@ -1,0 +1,30 @@
+#pragma once
+// The admin listener: /healthz (process alive) and /readyz (ready to serve; 503 while draining).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "proxy/settings.h"
+
+namespace claimgate::admin {
+
+class AdminServer {
+ public:
+  // `is_ready` is called per /readyz request on the control thread.
+  AdminServer(boost::asio::io_context& ioc, const proxy::Endpoint& endpoint, std::function<bool()> is_ready);
+
+  void start();
+  void stop();
+  std::uint16_t port() const;
+
+ private:
+  void do_accept();
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<std::function<bool()>> is_ready_;
+};
+
+}  // namespace claimgate::admin

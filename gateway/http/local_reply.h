@@ -1,0 +1,34 @@
+#pragma once
+// The one table of answers the gateway makes itself: outcome -> status, JSON body, headers.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/request_head.h"
+
+namespace claimgate::http {
+
+enum class UpstreamError { Refused, Reset, Timeout, BadResponse, Unavailable };
+
+std::string_view to_string(UpstreamError error);
+
+struct LocalReply {
+  unsigned status = 500;
+  std::string error;        // stable snake_case name, the JSON "error"
+  std::string description;  // the JSON "error_description"
+  bool close_connection = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::string json_body() const;
+};
+
+LocalReply reply_for(RequestDefect defect);
+LocalReply reply_for(UpstreamError error);
+LocalReply reply_malformed_request(std::string_view detail);  // Beast's parser refused the bytes
+LocalReply reply_header_too_large();
+LocalReply reply_body_too_large();
+LocalReply reply_no_route();
+LocalReply reply_service_unavailable(std::string_view description);
+
+}  // namespace claimgate::http

@@ -1,0 +1,297 @@
+#include "http/request_head.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace claimgate::http {
+namespace {
+
+bool is_tchar(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// field-vchar or obs-text, SP, HTAB
+bool is_field_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), lower);
+  return out;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_host_char(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("-._~%!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// uri-host [ ":" port ] (RFC 9110 section 7.2), empty allowed.
+bool is_valid_host(std::string_view host) {
+  std::string_view port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close < 2) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
+    }
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = host.find(':');
+    const std::string_view name = host.substr(0, colon);
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_host_char(static_cast<unsigned char>(c)); }))
+      return false;
+    if (colon != std::string_view::npos) port = host.substr(colon + 1);
+  }
+  return port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
+
+// Splits `head` into lines, insisting on CRLF endings; fails on a bare CR or LF.
+Result<std::vector<std::string_view>, RequestDefect> split_lines(std::string_view head) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\r') {
+      if (i + 1 >= head.size() || head[i + 1] != '\n') return fail(RequestDefect::BareLineEnding);
+      lines.push_back(head.substr(start, i - start));
+      ++i;
+      start = i + 1;
+    } else if (head[i] == '\n') {
+      return fail(RequestDefect::BareLineEnding);
+    }
+  }
+  if (start != head.size()) return fail(RequestDefect::BareLineEnding);
+  return lines;
+}
+
+Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHead& out) {
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return fail(RequestDefect::BadRequestLine);
+  const auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return fail(RequestDefect::BadRequestLine);
+  const std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+
+  if (!is_token(method)) return fail(RequestDefect::BadMethod);
+  if (version == "HTTP/1.1") {
+    out.version = 11;
+  } else if (version == "HTTP/1.0") {
+    out.version = 10;
+  } else if (version.size() == 8 && version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
+             version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]))) {
+    return fail(RequestDefect::UnsupportedVersion);
+  } else {
+    return fail(RequestDefect::BadVersion);
+  }
+
+  if (target.empty()) return fail(RequestDefect::BadTarget);
+  for (char c : target) {
+    if (c == '#') return fail(RequestDefect::FragmentInTarget);
+    if (!is_target_char(static_cast<unsigned char>(c))) return fail(RequestDefect::BadTarget);
+  }
+  out.method.assign(method);
+  if (method == "CONNECT") return fail(RequestDefect::ConnectNotSupported);
+  if (target.front() == '/') {
+    out.target.assign(target);
+  } else if (target == "*") {
+    if (method != "OPTIONS") return fail(RequestDefect::BadTarget);
+    out.target = "*";
+  } else {
+    // absolute-form: http(s)://authority[/path][?query]
+    const auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return fail(RequestDefect::BadTarget);
+    const std::string scheme = to_lower(target.substr(0, scheme_end));
+    if (scheme != "http" && scheme != "https") return fail(RequestDefect::BadTarget);
+    target.remove_prefix(scheme_end + 3);
+    const auto path_start = target.find_first_of("/?");
+    const std::string_view authority = target.substr(0, path_start);
+    if (authority.empty() || authority.find('@') != std::string_view::npos || !is_valid_host(authority))
+      return fail(RequestDefect::BadTarget);
+    out.host.assign(authority);
+    out.absolute_form = true;
+    if (path_start == std::string_view::npos) {
+      out.target = "/";
+    } else if (target[path_start] == '?') {
+      out.target = "/" + std::string(target.substr(path_start));
+    } else {
+      out.target.assign(target.substr(path_start));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(RequestDefect defect) {
+  switch (defect) {
+    case RequestDefect::BadRequestLine: return "bad_request_line";
+    case RequestDefect::BadMethod: return "bad_method";
+    case RequestDefect::BadTarget: return "bad_target";
+    case RequestDefect::FragmentInTarget: return "fragment_in_target";
+    case RequestDefect::BadVersion: return "bad_version";
+    case RequestDefect::UnsupportedVersion: return "unsupported_version";
+    case RequestDefect::BareLineEnding: return "bare_line_ending";
+    case RequestDefect::ObsFold: return "obs_fold";
+    case RequestDefect::BadFieldName: return "bad_field_name";
+    case RequestDefect::WhitespaceBeforeColon: return "whitespace_before_colon";
+    case RequestDefect::BadFieldValue: return "bad_field_value";
+    case RequestDefect::MissingHost: return "missing_host";
+    case RequestDefect::DuplicateHost: return "duplicate_host";
+    case RequestDefect::BadHost: return "bad_host";
+    case RequestDefect::DuplicateContentLength: return "duplicate_content_length";
+    case RequestDefect::BadContentLength: return "bad_content_length";
+    case RequestDefect::ContentLengthWithTransferEncoding: return "content_length_with_transfer_encoding";
+    case RequestDefect::ChunkedNotLast: return "chunked_not_last";
+    case RequestDefect::UnsupportedTransferCoding: return "unsupported_transfer_coding";
+    case RequestDefect::TransferEncodingInHttp10: return "transfer_encoding_in_http10";
+    case RequestDefect::ConnectNotSupported: return "connect_not_supported";
+    case RequestDefect::UnsupportedExpectation: return "unsupported_expectation";
+  }
+  return "bad_request";
+}
+
+std::string_view describe(RequestDefect defect) {
+  switch (defect) {
+    case RequestDefect::BadRequestLine: return "The request line is not 'method SP target SP version'.";
+    case RequestDefect::BadMethod: return "The method is not a token.";
+    case RequestDefect::BadTarget: return "The request target is not a valid origin-, absolute- or asterisk-form.";
+    case RequestDefect::FragmentInTarget: return "The request target contains a fragment ('#').";
+    case RequestDefect::BadVersion: return "The HTTP version is malformed.";
+    case RequestDefect::UnsupportedVersion: return "Only HTTP/1.0 and HTTP/1.1 are supported.";
+    case RequestDefect::BareLineEnding: return "A line ends in a bare CR or LF instead of CRLF.";
+    case RequestDefect::ObsFold: return "A header field uses obsolete line folding.";
+    case RequestDefect::BadFieldName: return "A header field name is not a token.";
+    case RequestDefect::WhitespaceBeforeColon: return "Whitespace between a header field name and the colon.";
+    case RequestDefect::BadFieldValue: return "A header field value contains a control character.";
+    case RequestDefect::MissingHost: return "An HTTP/1.1 request must carry exactly one Host header.";
+    case RequestDefect::DuplicateHost: return "More than one Host header.";
+    case RequestDefect::BadHost: return "The Host header is not a valid host[:port].";
+    case RequestDefect::DuplicateContentLength: return "More than one Content-Length field.";
+    case RequestDefect::BadContentLength: return "Content-Length is not a single decimal number.";
+    case RequestDefect::ContentLengthWithTransferEncoding: return "Both Content-Length and Transfer-Encoding are present.";
+    case RequestDefect::ChunkedNotLast: return "Transfer-Encoding must end in a single 'chunked'.";
+    case RequestDefect::UnsupportedTransferCoding: return "Only the 'chunked' transfer coding is supported.";
+    case RequestDefect::TransferEncodingInHttp10: return "Transfer-Encoding is not allowed in an HTTP/1.0 request.";
+    case RequestDefect::ConnectNotSupported: return "CONNECT is not supported.";
+    case RequestDefect::UnsupportedExpectation: return "Only 'Expect: 100-continue' is supported.";
+  }
+  return "Bad request.";
+}
+
+unsigned status_for(RequestDefect defect) {
+  switch (defect) {
+    case RequestDefect::UnsupportedVersion: return 505;
+    case RequestDefect::UnsupportedTransferCoding:
+    case RequestDefect::ConnectNotSupported: return 501;
+    case RequestDefect::UnsupportedExpectation: return 417;
+    default: return 400;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+}
+
+std::vector<std::string_view> split_list(std::string_view value) {
+  std::vector<std::string_view> out;
+  while (true) {
+    const auto comma = value.find(',');
+    const std::string_view item = trim_ows(value.substr(0, comma));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::optional<std::size_t> find_head_end(std::string_view bytes) {
+  for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+    if (i + 1 < bytes.size() && bytes[i + 1] == '\n') return i + 2;
+    if (i + 2 < bytes.size() && bytes[i + 1] == '\r' && bytes[i + 2] == '\n') return i + 3;
+  }
+  return std::nullopt;
+}
+
+Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head) {
+  auto lines = split_lines(head);
+  if (!lines) return fail(lines.error());
+  if (lines->size() < 2 || !lines->back().empty()) return fail(RequestDefect::BadRequestLine);
+
+  RequestHead out;
+  if (auto ok = parse_request_line(lines->front(), out); !ok) return fail(ok.error());
+
+  int host_count = 0;
+  int content_length_count = 0;
+  std::vector<std::string> codings;
+  bool saw_transfer_encoding = false;
+  for (std::size_t i = 1; i + 1 < lines->size(); ++i) {
+    const std::string_view line = (*lines)[i];
+    if (line.front() == ' ' || line.front() == '\t') return fail(RequestDefect::ObsFold);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return fail(RequestDefect::BadFieldName);
+    const std::string_view name = line.substr(0, colon);
+    if (!name.empty() && (name.back() == ' ' || name.back() == '\t')) return fail(RequestDefect::WhitespaceBeforeColon);
+    if (!is_token(name)) return fail(RequestDefect::BadFieldName);
+    const std::string_view raw_value = line.substr(colon + 1);
+    if (!std::all_of(raw_value.begin(), raw_value.end(), [](char c) { return is_field_value_char(static_cast<unsigned char>(c)); }))
+      return fail(RequestDefect::BadFieldValue);
+    const std::string_view value = trim_ows(raw_value);
+
+    if (iequals(name, "host")) {
+      if (++host_count > 1) return fail(RequestDefect::DuplicateHost);
+      if (!is_valid_host(value)) return fail(RequestDefect::BadHost);
+      if (!out.absolute_form) out.host.assign(value);
+    } else if (iequals(name, "content-length")) {
+      if (++content_length_count > 1) return fail(RequestDefect::DuplicateContentLength);
+      std::uint64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size() || value.front() == '+')
+        return fail(RequestDefect::BadContentLength);
+      out.content_length = n;
+    } else if (iequals(name, "transfer-encoding")) {
+      saw_transfer_encoding = true;
+      for (std::string_view coding : split_list(value)) codings.push_back(to_lower(coding));
+    } else if (iequals(name, "expect")) {
+      if (out.version == 11) {
+        if (!iequals(value, "100-continue")) return fail(RequestDefect::UnsupportedExpectation);
+        out.expect_continue = true;
+      }
+    } else if (iequals(name, "connection")) {
+      for (std::string_view option : split_list(value)) out.connection_options.push_back(to_lower(option));
+    }
+  }
+
+  if (out.version == 11 && host_count == 0) return fail(RequestDefect::MissingHost);
+  if (saw_transfer_encoding) {
+    if (out.version == 10) return fail(RequestDefect::TransferEncodingInHttp10);
+    if (content_length_count > 0) return fail(RequestDefect::ContentLengthWithTransferEncoding);
+    if (codings.empty() || codings.back() != "chunked" ||
+        std::count(codings.begin(), codings.end(), "chunked") != 1)
+      return fail(RequestDefect::ChunkedNotLast);
+    if (codings.size() != 1) return fail(RequestDefect::UnsupportedTransferCoding);
+    out.chunked = true;
+  }
+  return out;
+}
+
+}  // namespace claimgate::http

@@ -1,0 +1,71 @@
+#pragma once
+// Strict RFC 9112 checks on the raw bytes of a request head, done before Beast parses it:
+// Beast tolerates shapes (obs-fold, duplicate equal Content-Lengths, TE gzip + CL) that a
+// gateway must refuse, since the upstream may frame the same bytes differently.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace claimgate::http {
+
+enum class RequestDefect {
+  BadRequestLine,
+  BadMethod,
+  BadTarget,
+  FragmentInTarget,
+  BadVersion,
+  UnsupportedVersion,
+  BareLineEnding,
+  ObsFold,
+  BadFieldName,
+  WhitespaceBeforeColon,
+  BadFieldValue,
+  MissingHost,
+  DuplicateHost,
+  BadHost,
+  DuplicateContentLength,
+  BadContentLength,
+  ContentLengthWithTransferEncoding,
+  ChunkedNotLast,
+  UnsupportedTransferCoding,
+  TransferEncodingInHttp10,
+  ConnectNotSupported,
+  UnsupportedExpectation,
+};
+
+std::string_view to_string(RequestDefect defect);   // stable snake_case name
+std::string_view describe(RequestDefect defect);    // human sentence
+unsigned status_for(RequestDefect defect);          // 400, 417, 501 or 505
+
+struct RequestHead {
+  std::string method;
+  std::string target;  // origin-form ("/p?q"), or "*"; absolute-form is rewritten to origin-form
+  std::string host;    // Host field, or the authority of an absolute-form target
+  bool absolute_form = false;
+  int version = 11;    // 10 or 11
+  std::optional<std::uint64_t> content_length;
+  bool chunked = false;
+  bool expect_continue = false;
+  std::vector<std::string> connection_options;  // lower-case tokens of Connection
+
+  std::string_view path() const { return std::string_view(target).substr(0, target.find('?')); }
+  bool has_body() const { return chunked || (content_length && *content_length > 0); }
+};
+
+// Length of the head including its terminating empty line, once `bytes` holds it all.
+// Bare-LF terminated heads are found too, so that they are rejected rather than waited for.
+std::optional<std::size_t> find_head_end(std::string_view bytes);
+
+Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head);
+
+// Comma-separated list members with optional whitespace trimmed; empty members are skipped.
+std::vector<std::string_view> split_list(std::string_view value);
+
+bool iequals(std::string_view a, std::string_view b);
+bool is_token(std::string_view text);
+
+}  // namespace claimgate::http

@@ -1,0 +1,137 @@
+// claimgate: CLI, signals and wiring only.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "proxy/server.h"
+#include "tools/demo_upstream.h"
+
+namespace net = boost::asio;
+using namespace claimgate;
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage:\n"
+    "  claimgate --config FILE          run the gateway (logs go to stderr)\n"
+    "  claimgate --check-config FILE    validate FILE and list every error\n"
+    "  claimgate demo [--port N]        run a demo on an embedded config with a built-in upstream\n"
+    "  claimgate --version\n";
+
+proxy::RuntimeConfigPtr make_runtime(const config::Config& c) {
+  auto runtime = std::make_shared<proxy::RuntimeConfig>();
+  runtime->settings = c.proxy;
+  runtime->routes = policy::RouteTable(c.routes);
+  return runtime;
+}
+
+// Runs until SIGINT/SIGTERM, then drains. `control` runs the admin listener, signals, and
+// whatever the caller already put on it (the demo's upstream).
+int run_gateway(net::io_context& control, const config::Config& c, const std::string& banner = {}) {
+  log::Level level{};
+  if (log::parse_level(c.log_level, level)) log::set_level(level);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  net::signal_set signals(control, SIGINT, SIGTERM);
+  std::promise<int> stop_signal;
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) stop_signal.set_value(signal);
+  });
+
+  proxy::Server server(make_runtime(c));
+  std::optional<admin::AdminServer> admin;
+  try {
+    server.start();
+    admin.emplace(control, c.proxy.admin, [&server] { return !server.is_draining(); });
+    admin->start();
+  } catch (const std::exception& e) {
+    log::error("startup_failed", {{"error", e.what()}});
+    return 1;
+  }
+  log::info("started", {{"version", CLAIMGATE_VERSION}, {"admin_port", admin->port()}});
+  if (!banner.empty()) std::fputs(banner.c_str(), stdout), std::fflush(stdout);
+
+  std::thread control_thread([&control] { control.run(); });
+  const int signal = stop_signal.get_future().get();
+  log::info("draining", {{"signal", signal}, {"active_connections", server.active_connections()}});
+  const proxy::DrainResult drained = server.drain();
+  log::info("stopped", {{"cut_off_connections", drained.cut_off}});
+  admin->stop();
+  control.stop();
+  control_thread.join();
+  return 0;
+}
+
+int check_config(const std::string& path) {
+  auto loaded = config::load_config_file(path);
+  if (!loaded) {
+    std::cerr << config::format_errors(path, loaded.error());
+    std::cerr << loaded.error().size() << " error(s) in " << path << '\n';
+    return 1;
+  }
+  std::cout << path << ": OK (" << loaded->routes.size() << " routes, " << loaded->proxy.upstreams.size()
+            << " upstreams)\n";
+  return 0;
+}
+
+int run_from_file(const std::string& path) {
+  auto loaded = config::load_config_file(path);
+  if (!loaded) {
+    std::cerr << config::format_errors(path, loaded.error());
+    return 1;
+  }
+  net::io_context control;
+  return run_gateway(control, *loaded);
+}
+
+int run_demo(const std::vector<std::string_view>& args) {
+  std::uint16_t listen_port = 8080;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--port" && i + 1 < args.size()) {
+      listen_port = static_cast<std::uint16_t>(std::stoi(std::string(args[++i])));
+    } else {
+      std::cerr << kUsage;
+      return 2;
+    }
+  }
+  const std::uint16_t admin_port = static_cast<std::uint16_t>(listen_port + 1821);  // 8080 -> 9901
+  net::io_context control;
+  tools::DemoUpstream upstream(control);
+  upstream.start();
+  auto loaded = config::load_config_text(tools::demo_config_yaml(listen_port, admin_port, upstream.port()));
+  if (!loaded) {
+    std::cerr << config::format_errors("<embedded demo config>", loaded.error());
+    return 1;
+  }
+  return run_gateway(control, *loaded, tools::demo_instructions(listen_port, admin_port));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  if (args[0] == "--version") {
+    std::cout << "claimgate " << CLAIMGATE_VERSION << '\n';
+    return 0;
+  }
+  if (args[0] == "--check-config" && args.size() == 2) return check_config(std::string(args[1]));
+  if (args[0] == "--config" && args.size() == 2) return run_from_file(std::string(args[1]));
+  if (args[0] == "demo") return run_demo({args.begin() + 1, args.end()});
+  std::cerr << kUsage;
+  return 2;
+}

@@ -1,0 +1,452 @@
+#include "proxy/client_session.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "proxy/forwarding.h"
+#include "proxy/worker.h"
+
+namespace claimgate::proxy {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr std::size_t kMaxResponseHeaderBytes = 64 * 1024;
+constexpr std::size_t kHeadReadBytes = 16 * 1024;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+
+bool is_connection_loss(const boost::system::error_code& ec) {
+  return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == bhttp::error::end_of_stream || ec == net::error::connection_aborted;
+}
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, tcp::socket socket)
+    : worker_(worker), config_(worker.shared().config), stream_(std::move(socket)) {
+  worker_.add_session(this);
+  worker_.shared().live_connections.fetch_add(1, std::memory_order_relaxed);
+  boost::system::error_code ec;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    const net::ip::address address = remote.address();
+    client_ip_ = address.to_string();
+    const auto v6 = address.is_v4() ? net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()) : address.to_v6();
+    client_is_trusted_ = http::is_trusted(config_->settings.trusted_proxies, v6.to_bytes());
+  }
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+}
+
+ClientSession::~ClientSession() {
+  worker_.remove_session(this);
+  worker_.shared().live_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ClientSession::run() { do_read_head(); }
+
+void ClientSession::on_drain() {
+  if (waiting_for_request_) stream_.cancel();
+}
+
+// ---- request head -------------------------------------------------------------------------
+
+void ClientSession::do_read_head() {
+  const Settings& s = config_->settings;
+  // RFC 9112 section 2.2: ignore empty lines before a request line.
+  while (buffer_.size() > 0) {
+    const char first = *static_cast<const char*>(buffer_.data().data());
+    if (first != '\r' && first != '\n') break;
+    buffer_.consume(1);
+  }
+  if (buffer_.size() > 0) {
+    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (const auto end = http::find_head_end(bytes)) {
+      if (*end > s.max_request_header_bytes) return send_local_reply(http::reply_header_too_large());
+      return on_head(*end);
+    }
+    if (buffer_.size() >= s.max_request_header_bytes) return send_local_reply(http::reply_header_too_large());
+  }
+  if (buffer_.size() == 0) {
+    if (worker_.shared().draining.load(std::memory_order_relaxed) && !keep_alive_) return close_gracefully();
+    waiting_for_request_ = true;
+    stream_.expires_after(milliseconds(s.idle_timeout_ms));
+  } else {
+    stream_.expires_at(head_deadline_);
+  }
+  const std::size_t room = std::min(kHeadReadBytes, s.max_request_header_bytes + 4 - buffer_.size());
+  stream_.async_read_some(buffer_.prepare(room), beast::bind_front_handler(&ClientSession::on_read_head, shared_from_this()));
+}
+
+void ClientSession::on_read_head(error_code ec, std::size_t bytes) {
+  if (ec) return abort();  // idle/header timeout, client gone, or drain: close quietly
+  if (waiting_for_request_) {
+    waiting_for_request_ = false;
+    head_deadline_ = std::chrono::steady_clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  }
+  buffer_.commit(bytes);
+  do_read_head();
+}
+
+void ClientSession::on_head(std::size_t head_bytes) {
+  const Settings& s = config_->settings;
+  const std::string_view head_text(static_cast<const char*>(buffer_.data().data()), head_bytes);
+  auto head = http::inspect_request_head(head_text);
+  if (!head) {
+    log::debug("request_rejected", {{"reason", http::to_string(head.error())}, {"client", client_ip_}});
+    return send_local_reply(http::reply_for(head.error()));
+  }
+  head_ = std::move(*head);
+
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(s.max_request_header_bytes + 4));
+  if (s.max_request_body_bytes == 0) {
+    parser_->body_limit(boost::none);
+  } else {
+    parser_->body_limit(s.max_request_body_bytes);
+  }
+  error_code ec;
+  const std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_bytes), ec);
+  if (ec || used != head_bytes || !parser_->is_header_done()) {
+    return send_local_reply(http::reply_malformed_request(ec ? ec.message() : "incomplete header"));
+  }
+  buffer_.consume(head_bytes);
+
+  const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
+  keep_alive_ = parser_->get().keep_alive() && !draining;
+  if (s.max_request_body_bytes != 0 && head_.content_length && *head_.content_length > s.max_request_body_bytes)
+    return send_local_reply(http::reply_body_too_large());
+
+  const policy::RouteSpec* route = config_->routes.match(head_.method, head_.host, head_.path());
+  if (!route) return send_local_reply(http::reply_no_route());
+  upstream_spec_ = config_->settings.find_upstream(route->upstream);
+
+  build_upstream_request();
+  attempt_ = 0;
+  acquire_upstream(true);
+}
+
+void ClientSession::build_upstream_request() {
+  upstream_request_ = {};
+  const auto& incoming = parser_->get();
+  ForwardingContext context{client_ip_, client_is_trusted_, head_, *upstream_spec_};
+  copy_request_fields(incoming, context, upstream_request_);
+  upstream_request_.method_string(incoming.method_string());
+  upstream_request_.target(head_.target);
+  upstream_request_.version(11);
+  if (head_.chunked) upstream_request_.chunked(true);
+}
+
+// ---- upstream connection ------------------------------------------------------------------
+
+void ClientSession::acquire_upstream(bool allow_pooled) {
+  ++attempt_;
+  request_body_started_ = false;
+  response_started_ = false;
+  if (allow_pooled) upstream_ = worker_.pool().take(*upstream_spec_);
+  if (upstream_) return do_write_request_header();
+
+  upstream_ = std::make_unique<UpstreamConnection>(worker_.ioc());
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(upstream_spec_->host, ec);
+  if (!ec) {
+    upstream_->stream.expires_after(milliseconds(upstream_spec_->connect_timeout_ms));
+    upstream_->stream.async_connect(tcp::endpoint(address, upstream_spec_->port),
+                                    beast::bind_front_handler(&ClientSession::on_connected, shared_from_this()));
+    return;
+  }
+  resolver_.emplace(worker_.ioc());
+  resolver_->async_resolve(upstream_spec_->host, std::to_string(upstream_spec_->port),
+                           beast::bind_front_handler(&ClientSession::on_resolved, shared_from_this()));
+}
+
+void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type results) {
+  if (ec) {
+    log::warn("upstream_resolve_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+    upstream_.reset();
+    return send_local_reply(http::reply_for(http::UpstreamError::Unavailable));
+  }
+  upstream_->stream.expires_after(milliseconds(upstream_spec_->connect_timeout_ms));
+  upstream_->stream.async_connect(results, [self = shared_from_this()](error_code e, const tcp::endpoint&) {
+    self->on_connected(e);
+  });
+}
+
+void ClientSession::on_connected(error_code ec) {
+  if (ec) {
+    log::warn("upstream_connect_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+    upstream_.reset();
+    const auto kind = is_timeout(ec) ? http::UpstreamError::Timeout
+                      : ec == net::error::connection_refused ? http::UpstreamError::Refused
+                                                             : http::UpstreamError::Unavailable;
+    return send_local_reply(http::reply_for(kind));
+  }
+  error_code ignored;
+  upstream_->stream.socket().set_option(tcp::no_delay(true), ignored);
+  do_write_request_header();
+}
+
+// ---- request relay ------------------------------------------------------------------------
+
+void ClientSession::do_write_request_header() {
+  upstream_request_.body().data = nullptr;
+  upstream_request_.body().size = 0;
+  upstream_request_.body().more = !parser_->is_done();
+  request_serializer_.emplace(upstream_request_);
+  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
+  bhttp::async_write_header(upstream_->stream, *request_serializer_,
+                            beast::bind_front_handler(&ClientSession::on_request_header_written, shared_from_this()));
+}
+
+void ClientSession::on_request_header_written(error_code ec, std::size_t) {
+  if (ec) return upstream_failed(ec, false);
+  if (parser_->is_done()) {
+    return bhttp::async_write(upstream_->stream, *request_serializer_,
+                              beast::bind_front_handler(&ClientSession::on_request_body_written, shared_from_this()));
+  }
+  if (head_.expect_continue && buffer_.size() == 0 && !request_body_started_) {
+    stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+    return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                            [self = shared_from_this()](error_code e, std::size_t) {
+                              if (e) return self->abort();
+                              self->do_relay_request_body();
+                            });
+  }
+  do_relay_request_body();
+}
+
+void ClientSession::do_relay_request_body() {
+  if (!body_chunk_) body_chunk_ = std::make_unique<char[]>(kBodyChunkBytes);
+  request_body_started_ = true;
+  auto& body = parser_->get().body();
+  body.data = body_chunk_.get();
+  body.size = kBodyChunkBytes;
+  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+  bhttp::async_read_some(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&ClientSession::on_request_body_read, shared_from_this()));
+}
+
+void ClientSession::on_request_body_read(error_code ec, std::size_t) {
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    upstream_.reset();  // half a request went upstream: that connection can never be reused
+    if (ec == bhttp::error::body_limit) return send_local_reply(http::reply_body_too_large());
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category())
+      return send_local_reply(http::reply_malformed_request(ec.message()));
+    return abort();
+  }
+  const std::size_t got = kBodyChunkBytes - parser_->get().body().size;
+  if (got == 0 && !parser_->is_done()) return do_relay_request_body();
+  auto& out = upstream_request_.body();
+  out.data = got ? body_chunk_.get() : nullptr;
+  out.size = got;
+  out.more = !parser_->is_done();
+  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
+  bhttp::async_write(upstream_->stream, *request_serializer_,
+                     beast::bind_front_handler(&ClientSession::on_request_body_written, shared_from_this()));
+}
+
+void ClientSession::on_request_body_written(error_code ec, std::size_t) {
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) return upstream_failed(ec, false);
+  if (request_serializer_->is_done()) return do_read_response_header();
+  do_relay_request_body();
+}
+
+// ---- response relay -----------------------------------------------------------------------
+
+void ClientSession::do_read_response_header() {
+  response_parser_.emplace();
+  response_parser_->header_limit(kMaxResponseHeaderBytes);
+  response_parser_->body_limit(boost::none);
+  if (head_.method == "HEAD") response_parser_->skip(true);
+  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
+  bhttp::async_read_header(upstream_->stream, upstream_buffer_, *response_parser_,
+                           beast::bind_front_handler(&ClientSession::on_response_header, shared_from_this()));
+}
+
+void ClientSession::on_response_header(error_code ec, std::size_t) {
+  if (ec) return upstream_failed(ec, response_parser_->got_some());
+  const auto& incoming = response_parser_->get();
+  const unsigned status = incoming.result_int();
+  if (status == 101) return upstream_failed(bhttp::error::bad_status, true);
+  if (status >= 100 && status < 200) return do_read_response_header();  // interim responses are not relayed
+
+  client_response_ = {};
+  copy_response_fields(incoming, client_response_);
+  client_response_.result(status);
+  client_response_.reason(incoming.reason());
+  client_response_.version(11);
+  const bool bodiless = head_.method == "HEAD" || status == 204 || status == 304;
+  if (!bodiless && !response_parser_->content_length()) {
+    // Chunked or close-delimited from the upstream: chunked to an HTTP/1.1 client, close-delimited otherwise.
+    if (parser_->get().version() >= 11) {
+      client_response_.chunked(true);
+    } else {
+      keep_alive_ = false;
+    }
+  }
+  if (worker_.shared().draining.load(std::memory_order_relaxed)) keep_alive_ = false;
+  client_response_.keep_alive(keep_alive_);
+  client_response_.body().data = nullptr;
+  client_response_.body().size = 0;
+  client_response_.body().more = !response_parser_->is_done();
+  response_serializer_.emplace(client_response_);
+  response_started_ = true;
+  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+  bhttp::async_write_header(stream_, *response_serializer_,
+                            beast::bind_front_handler(&ClientSession::on_response_header_written, shared_from_this()));
+}
+
+void ClientSession::on_response_header_written(error_code ec, std::size_t) {
+  if (ec) return abort();
+  if (response_parser_->is_done()) {
+    return bhttp::async_write(stream_, *response_serializer_,
+                              beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
+  }
+  do_relay_response_body();
+}
+
+void ClientSession::do_relay_response_body() {
+  if (!body_chunk_) body_chunk_ = std::make_unique<char[]>(kBodyChunkBytes);
+  auto& body = response_parser_->get().body();
+  body.data = body_chunk_.get();
+  body.size = kBodyChunkBytes;
+  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
+  bhttp::async_read_some(upstream_->stream, upstream_buffer_, *response_parser_,
+                         beast::bind_front_handler(&ClientSession::on_response_body_read, shared_from_this()));
+}
+
+void ClientSession::on_response_body_read(error_code ec, std::size_t) {
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    // The client already has the status line: all that is left is to cut its connection.
+    log::warn("upstream_response_cut", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+    return abort();
+  }
+  const std::size_t got = kBodyChunkBytes - response_parser_->get().body().size;
+  if (got == 0 && !response_parser_->is_done()) return do_relay_response_body();
+  auto& out = client_response_.body();
+  out.data = got ? body_chunk_.get() : nullptr;
+  out.size = got;
+  out.more = !response_parser_->is_done();
+  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+  bhttp::async_write(stream_, *response_serializer_,
+                     beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
+}
+
+void ClientSession::on_response_body_written(error_code ec, std::size_t) {
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) return abort();
+  if (!response_serializer_->is_done()) return do_relay_response_body();
+  finish_exchange();
+}
+
+void ClientSession::finish_exchange() {
+  const bool upstream_reusable = response_parser_->is_done() && response_parser_->keep_alive() &&
+                                 upstream_buffer_.size() == 0 && request_serializer_->is_done();
+  if (upstream_reusable) {
+    worker_.pool().give_back(*upstream_spec_, std::move(upstream_));
+  }
+  upstream_.reset();
+  upstream_buffer_.clear();
+  request_serializer_.reset();
+  response_serializer_.reset();
+  response_parser_.reset();
+  parser_.reset();
+  if (!keep_alive_) return close_gracefully();
+  do_read_head();
+}
+
+// ---- endings ------------------------------------------------------------------------------
+
+bool ClientSession::can_retry(error_code ec) const {
+  return attempt_ == 1 && upstream_ && upstream_->reused && !request_body_started_ && parser_->is_done() &&
+         is_connection_loss(ec);
+}
+
+void ClientSession::upstream_failed(error_code ec, bool response_bytes_seen) {
+  if (!response_bytes_seen && can_retry(ec)) {
+    // A pooled connection the upstream had already closed: replay the bodiless request once.
+    upstream_.reset();
+    upstream_buffer_.clear();
+    return acquire_upstream(false);
+  }
+  log::warn("upstream_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+  upstream_.reset();
+  if (response_started_) return abort();
+  if (request_body_started_ && !parser_->is_done()) keep_alive_ = false;  // unread body left on the wire
+  const auto kind = is_timeout(ec)                                                  ? http::UpstreamError::Timeout
+                    : ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+                              ec != bhttp::error::end_of_stream
+                        ? http::UpstreamError::BadResponse
+                        : http::UpstreamError::Reset;
+  send_local_reply(http::reply_for(kind));
+}
+
+void ClientSession::send_local_reply(const http::LocalReply& reply) {
+  const bool body_unread = parser_ && parser_->is_header_done() && !parser_->is_done();
+  const bool close = reply.close_connection || !keep_alive_ || body_unread || !parser_ ||
+                     worker_.shared().draining.load(std::memory_order_relaxed);
+  local_response_ = {};
+  local_response_.version(11);
+  local_response_.result(reply.status);
+  local_response_.set(bhttp::field::content_type, "application/json");
+  local_response_.set(bhttp::field::cache_control, "no-store");
+  for (const auto& [name, value] : reply.headers) local_response_.set(name, value);
+  local_response_.body() = reply.json_body();
+  local_response_.keep_alive(!close);
+  local_response_.prepare_payload();
+  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+  bhttp::async_write(stream_, local_response_,
+                     [self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); });
+}
+
+void ClientSession::on_local_reply_written(error_code ec, bool close) {
+  if (ec) return abort();
+  upstream_.reset();
+  request_serializer_.reset();
+  response_serializer_.reset();
+  response_parser_.reset();
+  parser_.reset();
+  if (close) {
+    keep_alive_ = false;
+    return close_gracefully();
+  }
+  do_read_head();
+}
+
+void ClientSession::close_gracefully() {
+  // Half-close, then read and discard for a moment: closing with unread bytes would send a RST
+  // that can destroy the response still in flight to the client.
+  error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return abort();
+  stream_.expires_after(kLingerTime);
+  do_linger();
+}
+
+void ClientSession::do_linger() {
+  stream_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](error_code ec, std::size_t) {
+    if (ec) return self->abort();
+    self->do_linger();
+  });
+}
+
+void ClientSession::abort() {
+  waiting_for_request_ = false;
+  upstream_.reset();
+  error_code ec;
+  stream_.socket().close(ec);
+}
+
+}  // namespace claimgate::proxy

@@ -1,0 +1,48 @@
+#pragma once
+// What the proxy needs from the config, as plain values (no Beast here: config/ fills these).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/cidr.h"
+
+namespace claimgate::proxy {
+
+struct Endpoint {
+  std::string host;  // an IP literal, e.g. 127.0.0.1 or ::1
+  std::uint16_t port = 0;
+};
+
+struct UpstreamSpec {
+  std::string name;
+  std::string url;   // http://host:port
+  std::string host;  // from url
+  std::uint16_t port = 80;
+  std::int64_t connect_timeout_ms = 2000;
+  std::int64_t response_timeout_ms = 30000;  // wait for the response header, and each body read
+  std::size_t max_idle_connections = 64;
+  std::int64_t idle_timeout_ms = 60000;
+};
+
+struct Settings {
+  Endpoint listen{"127.0.0.1", 8080};
+  Endpoint admin{"127.0.0.1", 9901};
+  unsigned threads = 0;  // 0 = one per core
+  std::int64_t request_header_timeout_ms = 10000;
+  std::int64_t idle_timeout_ms = 60000;  // keep-alive idle, and each client body read/write
+  std::size_t max_request_header_bytes = 65536;
+  std::uint64_t max_request_body_bytes = 0;  // 0 = unlimited
+  std::size_t max_connections = 10000;
+  std::int64_t drain_timeout_ms = 15000;
+  std::vector<http::Cidr> trusted_proxies;
+  std::vector<UpstreamSpec> upstreams;
+
+  const UpstreamSpec* find_upstream(std::string_view name) const {
+    for (const UpstreamSpec& u : upstreams) {
+      if (u.name == name) return &u;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace claimgate::proxy

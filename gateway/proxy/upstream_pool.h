@@ -1,0 +1,58 @@
+#pragma once
+// Per-worker pool of idle keep-alive upstream connections, keyed by upstream name and URL.
+// A connection comes back only after a complete response with nothing left unread; while idle a
+// read-readiness wait watches it, so an upstream that closes it is noticed before reuse.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/settings.h"
+
+namespace claimgate::proxy {
+
+struct UpstreamConnection {
+  explicit UpstreamConnection(boost::asio::io_context& ioc) : stream(ioc) {}
+
+  boost::beast::tcp_stream stream;
+  std::chrono::steady_clock::time_point idle_since;
+  std::uint64_t idle_generation = 0;
+  bool reused = false;
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(boost::asio::io_context& ioc);
+
+  // An idle connection to `upstream`, or nullptr when none is fresh.
+  std::unique_ptr<UpstreamConnection> take(const UpstreamSpec& upstream);
+  void give_back(const UpstreamSpec& upstream, std::unique_ptr<UpstreamConnection> connection);
+
+  // Closes every idle connection and stops the expiry timer (drain).
+  void close_all();
+
+  std::size_t idle_count() const;
+
+ private:
+  using Idle = std::deque<std::unique_ptr<UpstreamConnection>>;
+  static std::string key_of(const UpstreamSpec& upstream);
+  void evict(const std::string& key, UpstreamConnection* connection, std::uint64_t generation);
+  void schedule_sweep();
+  void sweep();
+
+  boost::asio::io_context& ioc_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_scheduled_ = false;
+  bool closed_ = false;
+  std::uint64_t next_generation_ = 0;
+  std::unordered_map<std::string, Idle> idle_;
+  std::unordered_map<std::string, std::chrono::milliseconds> idle_timeouts_;
+};
+
+}  // namespace claimgate::proxy

@@ -1,0 +1,62 @@
+#include "proxy/worker.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <system_error>
+
+#include "core/log.h"
+#include "proxy/client_session.h"
+
+namespace claimgate::proxy {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Worker::Worker(SharedState& shared) : shared_(shared), acceptor_(ioc_), pool_(ioc_) {}
+
+void Worker::listen(const Endpoint& endpoint) {
+  const tcp::endpoint ep(net::ip::make_address(endpoint.host), endpoint.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  // Every worker binds the same address; the kernel spreads new connections across them.
+  acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  boost::system::error_code ec;
+  acceptor_.bind(ep, ec);
+  if (ec) throw std::system_error(ec, "cannot bind " + endpoint.host + ":" + std::to_string(endpoint.port));
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Worker::start_accepting() { do_accept(); }
+
+void Worker::do_accept() {
+  acceptor_.async_accept(ioc_, [this](const boost::system::error_code& ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void Worker::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (!ec) {
+    if (shared_.live_connections.load(std::memory_order_relaxed) >= shared_.config->settings.max_connections) {
+      log::warn("connection_refused", {{"reason", "max_connections"}});
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<ClientSession>(*this, std::move(socket))->run();
+    }
+  } else if (ec == net::error::no_descriptors) {
+    log::error("accept_failed", {{"error", ec.message()}});
+  }
+  do_accept();
+}
+
+void Worker::begin_drain() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  pool_.close_all();
+  // Copy: closing a session can destroy it, which removes it from sessions_.
+  const std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+  for (ClientSession* s : sessions) s->on_drain();
+}
+
+}  // namespace claimgate::proxy

@@ -1,0 +1,53 @@
+#pragma once
+// One worker thread: its own io_context, SO_REUSEPORT acceptor, upstream pool and sessions, so
+// the request path takes no locks.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <unordered_set>
+
+#include "proxy/runtime_config.h"
+#include "proxy/upstream_pool.h"
+
+namespace claimgate::proxy {
+
+class ClientSession;
+
+struct SharedState {
+  explicit SharedState(RuntimeConfigPtr c) : config(std::move(c)) {}
+  RuntimeConfigPtr config;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> live_connections{0};
+};
+
+class Worker {
+ public:
+  explicit Worker(SharedState& shared);
+
+  void listen(const Endpoint& endpoint);  // throws std::system_error
+  void start_accepting();
+  void begin_drain();  // call on this worker's thread (post it)
+
+  boost::asio::io_context& ioc() { return ioc_; }
+  UpstreamPool& pool() { return pool_; }
+  SharedState& shared() { return shared_; }
+
+  void add_session(ClientSession* s) { sessions_.insert(s); }
+  void remove_session(ClientSession* s) { sessions_.erase(s); }
+
+ private:
+  void do_accept();
+  void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
+
+  SharedState& shared_;
+  // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them sessions that
+  // unregister themselves here.
+  std::unordered_set<ClientSession*> sessions_;
+  boost::asio::io_context ioc_{1};
+  boost::asio::ip::tcp::acceptor acceptor_;
+  UpstreamPool pool_;
+};
+
+}  // namespace claimgate::proxy

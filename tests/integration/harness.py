@@ -1,0 +1,282 @@
+"""Starts the real build/claimgate, a real upstream process and talks to them over loopback."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINARY = os.environ.get("CLAIMGATE_BINARY", os.path.join(HERE, "..", "..", "build", "claimgate"))
+PYTHON = "/usr/bin/python3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening on %d" % (proc.returncode, port))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError("nothing listens on 127.0.0.1:%d" % port)
+
+
+def stop_process(proc, timeout=10.0):
+    """SIGTERM, then SIGKILL after `timeout`. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+class Upstream:
+    def __init__(self, script=os.path.join(HERE, "upstream.py")):
+        self.proc = subprocess.Popen([PYTHON, script], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError("upstream did not start: %r" % line)
+        self.port = int(line.split()[1])
+
+    def stop(self):
+        stop_process(self.proc, 5)
+
+
+class Gateway:
+    """build/claimgate --config <generated file>, stderr captured to a file for log assertions."""
+
+    def __init__(self, config_text, extra_ports=()):
+        self.dir = tempfile.mkdtemp(prefix="claimgate-test-")
+        self.config_path = os.path.join(self.dir, "config.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(self.dir, "stderr.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BINARY, "--config", self.config_path], stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def wait(self, port):
+        wait_for_port(port, proc=self.proc)
+
+    def stop(self, timeout=10.0):
+        code = stop_process(self.proc, timeout)
+        self.log.close()
+        return code
+
+    def logs(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+def basic_config(listen, admin, upstream_port, extra="", routes=None, upstream_extra=""):
+    routes = routes or """
+  - name: all
+    match: { path_prefix: / }
+    upstream: app
+    auth: anonymous
+"""
+    return """listen: "127.0.0.1:%d"
+admin: "127.0.0.1:%d"
+threads: 2
+drain_timeout_ms: 5000
+upstreams:
+  app: { url: "http://127.0.0.1:%d", connect_timeout_ms: 1000, response_timeout_ms: 3000%s }
+%s
+routes:%s""" % (listen, admin, upstream_port, upstream_extra, extra, routes)
+
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+
+    def header(self, name):
+        for n, v in self.headers:
+            if n.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class RawClient:
+    """A raw socket client: sends exact bytes and parses responses itself (Content-Length,
+    chunked, or close-delimited), so malformed requests can be tested."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise EOFError("connection closed")
+        self.buf += data
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_response(self, head_request=False, sink=None):
+        status_line = self._line().decode("latin-1")
+        _, status, reason = (status_line.split(" ", 2) + [""])[:3]
+        headers = []
+        while True:
+            line = self._line()
+            if not line:
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers.append((name, value.strip()))
+        resp = Response(int(status), reason, headers, b"")
+        if 100 <= resp.status < 200:
+            return resp
+        chunks = []
+        total = 0
+
+        def take(data):
+            nonlocal total
+            total += len(data)
+            if sink:
+                sink(data)
+            else:
+                chunks.append(data)
+
+        te = resp.header("transfer-encoding")
+        cl = resp.header("content-length")
+        if head_request or resp.status in (204, 304):
+            pass
+        elif te and "chunked" in te.lower():
+            while True:
+                size = int(self._line().split(b";")[0], 16)
+                if size == 0:
+                    while self._line():
+                        pass
+                    break
+                left = size
+                while left:
+                    if not self.buf:
+                        self._fill()
+                    piece = self.buf[:left]
+                    self.buf = self.buf[len(piece):]
+                    take(piece)
+                    left -= len(piece)
+                self._exact(2)
+        elif cl is not None:
+            left = int(cl)
+            while left:
+                if not self.buf:
+                    self._fill()
+                piece = self.buf[:left]
+                self.buf = self.buf[len(piece):]
+                take(piece)
+                left -= len(piece)
+        else:
+            while True:
+                if self.buf:
+                    take(self.buf)
+                    self.buf = b""
+                try:
+                    self._fill()
+                except EOFError:
+                    break
+        resp.body = b"".join(chunks)
+        resp.body_length = total
+        return resp
+
+    def is_closed(self, timeout=2.0):
+        """True once the peer closed (EOF or reset) with no further bytes."""
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1)
+            return data == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def request(port, method="GET", path="/", headers=(), body=b"", host="test.local"):
+    c = RawClient(port)
+    try:
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host)
+        for n, v in headers:
+            head += "%s: %s\r\n" % (n, v)
+        if body:
+            head += "Content-Length: %d\r\n" % len(body)
+        head += "Connection: close\r\n\r\n"
+        c.send(head.encode("latin-1") + body)
+        return c.read_response(head_request=(method == "HEAD"))
+    finally:
+        c.close()
+
+
+class GatewayTestCase(unittest.TestCase):
+    """One upstream and one gateway per test class; subclasses may override `config`."""
+
+    @classmethod
+    def config(cls, listen, admin, upstream_port):
+        return basic_config(listen, admin, upstream_port)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream = Upstream()
+        cls.port = free_port()
+        cls.admin_port = free_port()
+        cls.gateway = Gateway(cls.config(cls.port, cls.admin_port, cls.upstream.port))
+        try:
+            cls.gateway.wait(cls.port)
+            wait_for_port(cls.admin_port, proc=cls.gateway.proc)
+        except Exception:
+            cls.upstream.stop()
+            sys.stderr.write(cls.gateway.logs())
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.gateway.stop()
+        cls.upstream.stop()
+        if code != 0:
+            sys.stderr.write(cls.gateway.logs())
+        assert code == 0, "claimgate exited with %s" % code
+
+    def upstream_stats(self):
+        return request(self.upstream.port, path="/stats").json()
+
+
+def main():
+    unittest.main(verbosity=2)
