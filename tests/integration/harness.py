@@ -55,6 +55,7 @@ class Upstream:
 
     def stop(self):
         stop_process(self.proc, 5)
+        self.proc.stdout.close()
 
 
 class Gateway:
@@ -279,4 +280,6 @@ class GatewayTestCase(unittest.TestCase):
 
 
 def main():
+    import warnings
+    warnings.simplefilter("ignore", ResourceWarning)  # sockets left to the GC in failing paths
     unittest.main(verbosity=2)

@@ -64,6 +64,8 @@ class Handler(socketserver.StreamRequestHandler):
             if "chunked" in lower.get("transfer-encoding", "").lower():
                 while True:
                     size_line = self.rfile.readline()
+                    if not size_line.strip():
+                        return  # the gateway dropped a request whose body went bad
                     n = int(size_line.split(b";")[0], 16)
                     if n == 0:
                         while self.rfile.readline() not in (b"\r\n", b""):

@@ -1,0 +1,113 @@
+#include <doctest/doctest.h>
+
+#include "http/request_head.h"
+
+using namespace claimgate::http;
+
+namespace doctest {
+template <>
+struct StringMaker<RequestDefect> {
+  static String convert(RequestDefect d) { return String(to_string(d).data(), to_string(d).size()); }
+};
+}  // namespace doctest
+
+namespace {
+RequestDefect defect_of(std::string_view head) {
+  auto r = inspect_request_head(head);
+  REQUIRE_FALSE(r.has_value());
+  return r.error();
+}
+}  // namespace
+
+TEST_CASE("a plain request") {
+  auto r = inspect_request_head("GET /a/b?c=d HTTP/1.1\r\nHost: Example.com:8080\r\nConnection: keep-alive, X-Foo\r\n\r\n");
+  REQUIRE(r.has_value());
+  CHECK(r->method == "GET");
+  CHECK(r->target == "/a/b?c=d");
+  CHECK(r->path() == "/a/b");
+  CHECK(r->host == "Example.com:8080");
+  CHECK(r->version == 11);
+  CHECK_FALSE(r->has_body());
+  CHECK(r->connection_options == std::vector<std::string>{"keep-alive", "x-foo"});
+}
+
+TEST_CASE("framing") {
+  auto cl = inspect_request_head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n");
+  REQUIRE(cl.has_value());
+  CHECK(cl->content_length == 12u);
+  CHECK(cl->has_body());
+  auto te = inspect_request_head("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n");
+  REQUIRE(te.has_value());
+  CHECK(te->chunked);
+
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+        RequestDefect::ContentLengthWithTransferEncoding);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n") ==
+        RequestDefect::DuplicateContentLength);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1,1\r\n\r\n") == RequestDefect::BadContentLength);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n") ==
+        RequestDefect::BadContentLength);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") == RequestDefect::ChunkedNotLast);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n") == RequestDefect::ChunkedNotLast);
+  CHECK(defect_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
+        RequestDefect::UnsupportedTransferCoding);
+  CHECK(defect_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == RequestDefect::TransferEncodingInHttp10);
+}
+
+TEST_CASE("field syntax") {
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n") == RequestDefect::ObsFold);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX : a\r\n\r\n") == RequestDefect::WhitespaceBeforeColon);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX@: a\r\n\r\n") == RequestDefect::BadFieldName);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n") == RequestDefect::BadFieldName);
+  CHECK(defect_of(std::string_view("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35)) == RequestDefect::BadFieldValue);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n") == RequestDefect::BadFieldValue);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n") == RequestDefect::BareLineEnding);
+  CHECK(defect_of("GET / HTTP/1.1\nHost: a\n\n") == RequestDefect::BareLineEnding);
+  CHECK(inspect_request_head("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\t!\r\n\r\n").has_value());  // obs-text, HTAB
+}
+
+TEST_CASE("host rules") {
+  CHECK(defect_of("GET / HTTP/1.1\r\n\r\n") == RequestDefect::MissingHost);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n") == RequestDefect::DuplicateHost);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n") == RequestDefect::BadHost);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a:99999x\r\n\r\n") == RequestDefect::BadHost);
+  CHECK(inspect_request_head("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").has_value());
+  CHECK(inspect_request_head("GET / HTTP/1.0\r\n\r\n").has_value());
+}
+
+TEST_CASE("request line and targets") {
+  CHECK(defect_of("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::FragmentInTarget);
+  CHECK(defect_of("GET a HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadTarget);
+  CHECK(defect_of("GET * HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadTarget);
+  CHECK(defect_of("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadMethod);
+  CHECK(defect_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == RequestDefect::UnsupportedVersion);
+  CHECK(defect_of("GET / http/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadVersion);
+  CHECK(defect_of("GET /  HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadRequestLine);
+  CHECK(defect_of("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n") == RequestDefect::ConnectNotSupported);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n") == RequestDefect::UnsupportedExpectation);
+
+  auto abs = inspect_request_head("GET HTTP://Api.Example.com:81?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  REQUIRE(abs.has_value());
+  CHECK(abs->absolute_form);
+  CHECK(abs->host == "Api.Example.com:81");
+  CHECK(abs->target == "/?q=1");
+  CHECK(defect_of("GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n") == RequestDefect::BadTarget);
+  auto options = inspect_request_head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
+  REQUIRE(options.has_value());
+  CHECK(options->target == "*");
+}
+
+TEST_CASE("finding the end of a head") {
+  CHECK(find_head_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest") == 27u);
+  CHECK(find_head_end("GET / HTTP/1.1\nHost: a\n\nrest") == 24u);
+  CHECK_FALSE(find_head_end("GET / HTTP/1.1\r\nHost: a\r\n").has_value());
+}
+
+TEST_CASE("every defect has a name, a sentence and a status") {
+  for (int i = 0; i <= static_cast<int>(RequestDefect::UnsupportedExpectation); ++i) {
+    const auto d = static_cast<RequestDefect>(i);
+    CHECK_FALSE(to_string(d).empty());
+    CHECK(describe(d).size() > 10);
+    CHECK(status_for(d) >= 400);
+  }
+}
