@@ -142,12 +142,16 @@ Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, 
   const auto key = keys.select(header->alg, kid);
   if (!key) return fail(key.error());
 
+  std::string payload_json;
   std::string signature;
-  if (!decode_base64url(segments->signature, signature)) return fail(Error::BadBase64);
+  if (!decode_json_text(segments->payload, payload_json) || !decode_base64url(segments->signature, signature)) {
+    return fail(Error::BadBase64);
+  }
   const auto signed_ok = verify_signature(header->alg, **key, segments->signing_input, signature);
   if (!signed_ok) return fail(signed_ok.error());
 
-  auto claim_members = decode_json_segment(segments->payload);
+  // Only a payload whose signature holds is parsed.
+  auto claim_members = parse_json_object(payload_json);
   if (!claim_members) return fail(claim_members.error());
 
   VerifiedToken out{Claims(std::move(*claim_members)), header->alg, std::move(header->kid), {}, {}, {}};

@@ -1,0 +1,135 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "jwt/key.h"
+#include "jwt/key_set.h"
+#include "test_support.h"
+
+using claimgate::jwt::Algorithm;
+using claimgate::jwt::Curve;
+using claimgate::jwt::Error;
+using claimgate::jwt::Key;
+using claimgate::jwt::KeyError;
+using claimgate::jwt::KeySet;
+using claimgate::test::decoded;
+
+namespace {
+// RFC 7515 appendix A.2 (2048 bits) and A.3 (P-256) public keys, RFC 8037 A.2 Ed25519 key.
+constexpr std::string_view kRsaN64 =
+    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-"
+    "pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-"
+    "UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
+    "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+
+// Decoded on first use, inside a test, where REQUIRE may run.
+struct Material {
+  std::string rsa_n = decoded(kRsaN64);
+  std::string rsa_e = decoded("AQAB");
+  std::string p256_x = decoded("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU");
+  std::string p256_y = decoded("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0");
+  std::string ed25519_x = decoded("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+  std::string secret = std::string(64, 's');
+};
+
+const Material& material() {
+  static const Material m;
+  return m;
+}
+
+Key must(claimgate::Result<Key, KeyError> key) {
+  REQUIRE(key.has_value());
+  return std::move(*key);
+}
+}  // namespace
+
+TEST_CASE("RSA keys: at least 2048 bits, valid, modulus length recorded") {
+  const Material& m = material();
+  const Key key = must(Key::rsa("r", m.rsa_n, m.rsa_e, std::nullopt));
+  CHECK(key.rsa_signature_bytes() == 256);
+  CHECK(key.evp_pkey() != nullptr);
+  CHECK(Key::rsa("r", m.rsa_n.substr(1), m.rsa_e, std::nullopt).error() == KeyError::RsaModulusTooSmall);
+  CHECK(Key::rsa("r", m.rsa_n, "", std::nullopt).error() == KeyError::BadRsaKey);
+  std::string even_n = m.rsa_n;
+  even_n.back() = static_cast<char>(even_n.back() & ~1);
+  CHECK(Key::rsa("r", even_n, m.rsa_e, std::nullopt).error() == KeyError::BadRsaKey);
+}
+
+TEST_CASE("EC keys: exact coordinate length and a point on the curve") {
+  const Material& m = material();
+  CHECK(must(Key::ec("e", Curve::P256, m.p256_x, m.p256_y, std::nullopt)).curve() == Curve::P256);
+  CHECK(Key::ec("e", Curve::P256, m.p256_x.substr(1), m.p256_y, std::nullopt).error() == KeyError::BadCoordinateLength);
+  CHECK(Key::ec("e", Curve::P384, m.p256_x, m.p256_y, std::nullopt).error() == KeyError::BadCoordinateLength);
+  std::string off_curve = m.p256_y;
+  off_curve.back() = static_cast<char>(off_curve.back() ^ 1);
+  CHECK(Key::ec("e", Curve::P256, m.p256_x, off_curve, std::nullopt).error() == KeyError::PointNotOnCurve);
+}
+
+TEST_CASE("Ed25519 keys: 32 bytes of a valid, non-small-order point") {
+  const Material& m = material();
+  CHECK(must(Key::ed25519("d", m.ed25519_x, std::nullopt)).raw_bytes() == m.ed25519_x);
+  CHECK(Key::ed25519("d", m.ed25519_x.substr(1), std::nullopt).error() == KeyError::BadEd25519Key);
+  const std::string identity = std::string(1, '\x01') + std::string(31, '\0');  // small order
+  CHECK(Key::ed25519("d", identity, std::nullopt).error() == KeyError::BadEd25519Key);
+}
+
+TEST_CASE("HMAC keys: at least 32 bytes, and as long as the hash they are used with") {
+  CHECK(Key::hmac("h", std::string(31, 's'), std::nullopt).error() == KeyError::HmacSecretTooShort);
+  const Key short_key = must(Key::hmac("h", std::string(32, 's'), std::nullopt));
+  CHECK(short_key.can_verify(Algorithm::HS256));
+  CHECK_FALSE(short_key.can_verify(Algorithm::HS384));
+  CHECK_FALSE(short_key.can_verify(Algorithm::HS512));
+  CHECK(Key::hmac("h", std::string(40, 's'), Algorithm::HS512).error() == KeyError::AlgNotForKey);
+}
+
+TEST_CASE("a key's kty, crv and own alg bind the algorithms it verifies") {
+  const Material& m = material();
+  const Key rsa = must(Key::rsa("r", m.rsa_n, m.rsa_e, std::nullopt));
+  for (Algorithm alg : {Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384,
+                        Algorithm::PS512}) {
+    CHECK(rsa.can_verify(alg));
+  }
+  CHECK_FALSE(rsa.can_verify(Algorithm::HS256));
+  CHECK_FALSE(rsa.can_verify(Algorithm::ES256));
+  const Key rs256_only = must(Key::rsa("r", m.rsa_n, m.rsa_e, Algorithm::RS256));
+  CHECK(rs256_only.can_verify(Algorithm::RS256));
+  CHECK_FALSE(rs256_only.can_verify(Algorithm::RS384));
+  CHECK_FALSE(rs256_only.can_verify(Algorithm::PS256));
+  const Key p256 = must(Key::ec("e", Curve::P256, m.p256_x, m.p256_y, std::nullopt));
+  CHECK(p256.can_verify(Algorithm::ES256));
+  CHECK_FALSE(p256.can_verify(Algorithm::ES384));
+  CHECK_FALSE(p256.can_verify(Algorithm::ES512));
+  const Key ed = must(Key::ed25519("d", m.ed25519_x, std::nullopt));
+  CHECK(ed.can_verify(Algorithm::EdDSA));
+  CHECK_FALSE(ed.can_verify(Algorithm::ES256));
+  const Key secret = must(Key::hmac("h", m.secret, std::nullopt));
+  CHECK_FALSE(secret.can_verify(Algorithm::RS256));
+  CHECK(Key::rsa("r", m.rsa_n, m.rsa_e, Algorithm::ES256).error() == KeyError::AlgNotForKey);
+  CHECK(Key::ec("e", Curve::P256, m.p256_x, m.p256_y, Algorithm::ES384).error() == KeyError::AlgNotForKey);
+}
+
+TEST_CASE("KeySet::select never falls back to another key") {
+  const Material& m = material();
+  std::vector<Key> keys;
+  keys.push_back(must(Key::rsa("rsa-a", m.rsa_n, m.rsa_e, std::nullopt)));
+  keys.push_back(must(Key::rsa("rsa-b", m.rsa_n, m.rsa_e, Algorithm::RS256)));
+  keys.push_back(must(Key::ec("ec", Curve::P256, m.p256_x, m.p256_y, std::nullopt)));
+  keys.push_back(must(Key::ed25519(std::nullopt, m.ed25519_x, std::nullopt)));
+  const KeySet set(std::move(keys));
+
+  SUBCASE("by kid") {
+    CHECK(*(*set.select(Algorithm::RS256, "rsa-b"))->kid() == "rsa-b");
+    CHECK(set.select(Algorithm::RS384, "rsa-b").error() == Error::AlgKeyMismatch);
+    CHECK(set.select(Algorithm::ES384, "ec").error() == Error::AlgKeyMismatch);
+    CHECK(set.select(Algorithm::RS256, "rsa-c").error() == Error::UnknownKid);
+    CHECK(set.select(Algorithm::RS256, "").error() == Error::UnknownKid);
+  }
+  SUBCASE("without kid: the only usable key, else refused") {
+    CHECK((*set.select(Algorithm::EdDSA, std::nullopt))->type() == claimgate::jwt::KeyType::Okp);
+    CHECK(*(*set.select(Algorithm::PS256, std::nullopt))->kid() == "rsa-a");
+    CHECK(set.select(Algorithm::RS256, std::nullopt).error() == Error::UnknownKid);  // rsa-a and rsa-b
+    CHECK(set.select(Algorithm::HS256, std::nullopt).error() == Error::AlgKeyMismatch);
+    CHECK(KeySet().select(Algorithm::RS256, std::nullopt).error() == Error::UnknownKid);
+  }
+}
