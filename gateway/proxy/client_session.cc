@@ -107,6 +107,9 @@ void ClientSession::on_head(std::size_t head_bytes) {
   }
   head_ = std::move(*head);
 
+  if (s.max_request_body_bytes != 0 && head_.content_length && *head_.content_length > s.max_request_body_bytes)
+    return send_local_reply(http::reply_body_too_large());
+
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(s.max_request_header_bytes + 4));
   if (s.max_request_body_bytes == 0) {
@@ -123,8 +126,6 @@ void ClientSession::on_head(std::size_t head_bytes) {
 
   const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
   keep_alive_ = parser_->get().keep_alive() && !draining;
-  if (s.max_request_body_bytes != 0 && head_.content_length && *head_.content_length > s.max_request_body_bytes)
-    return send_local_reply(http::reply_body_too_large());
 
   const policy::RouteSpec* route = config_->routes.match(head_.method, head_.host, head_.path());
   if (!route) return send_local_reply(http::reply_no_route());
@@ -197,23 +198,19 @@ void ClientSession::on_connected(error_code ec) {
 
 // ---- request relay ------------------------------------------------------------------------
 
+// The request header goes out together with the first body chunk (or alone when there is no
+// body): one write per chunk, never a separate write for the header.
 void ClientSession::do_write_request_header() {
   upstream_request_.body().data = nullptr;
   upstream_request_.body().size = 0;
-  upstream_request_.body().more = !parser_->is_done();
+  upstream_request_.body().more = false;
   request_serializer_.emplace(upstream_request_);
-  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
-  bhttp::async_write_header(upstream_->stream, *request_serializer_,
-                            beast::bind_front_handler(&ClientSession::on_request_header_written, shared_from_this()));
-}
-
-void ClientSession::on_request_header_written(error_code ec, std::size_t) {
-  if (ec) return upstream_failed(ec, false);
   if (parser_->is_done()) {
+    upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
     return bhttp::async_write(upstream_->stream, *request_serializer_,
                               beast::bind_front_handler(&ClientSession::on_request_body_written, shared_from_this()));
   }
-  if (head_.expect_continue && buffer_.size() == 0 && !request_body_started_) {
+  if (head_.expect_continue && buffer_.size() == 0) {
     stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
     return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                             [self = shared_from_this()](error_code e, std::size_t) {
@@ -299,9 +296,18 @@ void ClientSession::on_response_header(error_code ec, std::size_t) {
   client_response_.keep_alive(keep_alive_);
   client_response_.body().data = nullptr;
   client_response_.body().size = 0;
-  client_response_.body().more = !response_parser_->is_done();
+  client_response_.body().more = false;
   response_serializer_.emplace(client_response_);
   response_started_ = true;
+  if (response_parser_->is_done()) {
+    stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
+    return bhttp::async_write(stream_, *response_serializer_,
+                              beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
+  }
+  // Body bytes already here: send them with the header in one write. Otherwise send the header
+  // now, so a client of a slow stream (long poll, SSE) sees the status without waiting.
+  if (upstream_buffer_.size() > 0) return do_relay_response_body();
+  client_response_.body().more = true;
   stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
   bhttp::async_write_header(stream_, *response_serializer_,
                             beast::bind_front_handler(&ClientSession::on_response_header_written, shared_from_this()));
@@ -309,10 +315,6 @@ void ClientSession::on_response_header(error_code ec, std::size_t) {
 
 void ClientSession::on_response_header_written(error_code ec, std::size_t) {
   if (ec) return abort();
-  if (response_parser_->is_done()) {
-    return bhttp::async_write(stream_, *response_serializer_,
-                              beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
-  }
   do_relay_response_body();
 }
 

@@ -45,7 +45,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void on_connected(error_code ec);
   // request relay
   void do_write_request_header();
-  void on_request_header_written(error_code ec, std::size_t);
   void do_relay_request_body();
   void on_request_body_read(error_code ec, std::size_t);
   void on_request_body_written(error_code ec, std::size_t);
