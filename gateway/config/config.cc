@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/reader.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -15,127 +16,6 @@
 
 namespace claimgate::config {
 namespace {
-
-int line_of(const YAML::Node& node) { return node.Mark().is_null() ? 0 : node.Mark().line + 1; }
-
-// Walks the YAML tree, converting values and collecting every error instead of stopping.
-class Reader {
- public:
-  ConfigErrors errors;
-
-  void error(const YAML::Node& at, std::string key, std::string message) {
-    errors.push_back({line_of(at), std::move(key), std::move(message)});
-  }
-
-  // Rejects unknown and duplicate keys. Returns false when `map` is not a mapping.
-  bool check_map(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed) {
-    if (!map.IsMap()) {
-      error(map, path, "must be a mapping");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (const auto& item : map) {
-      const std::string key = item.first.Scalar();
-      const std::string full = join(path, key);
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(item.first, full, "unknown key" + suggestion(allowed));
-      } else if (!seen.insert(key).second) {
-        error(item.first, full, "duplicate key");
-      }
-    }
-    return true;
-  }
-
-  static std::string join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-
-  bool read_string(const YAML::Node& node, const std::string& key, std::string& out) {
-    if (!node.IsScalar()) {
-      error(node, key, "must be a string");
-      return false;
-    }
-    out = node.Scalar();
-    return true;
-  }
-
-  template <class Int>
-  bool read_int(const YAML::Node& node, const std::string& key, Int& out, std::int64_t min, std::int64_t max) {
-    std::int64_t v = 0;
-    const std::string text = node.IsScalar() ? node.Scalar() : std::string();
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (!node.IsScalar() || text.empty() || ec != std::errc{} || ptr != text.data() + text.size()) {
-      error(node, key, "must be an integer");
-      return false;
-    }
-    if (v < min || v > max) {
-      error(node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-      return false;
-    }
-    out = static_cast<Int>(v);
-    return true;
-  }
-
-  bool read_bool(const YAML::Node& node, const std::string& key, bool& out) {
-    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
-      out = node.Scalar() == "true";
-      return true;
-    }
-    error(node, key, "must be true or false");
-    return false;
-  }
-
-  bool read_string_list(const YAML::Node& node, const std::string& key, std::vector<std::string>& out) {
-    if (!node.IsSequence()) {
-      error(node, key, "must be a list of strings");
-      return false;
-    }
-    out.clear();
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      std::string s;
-      if (read_string(node[i], key + "[" + std::to_string(i) + "]", s)) out.push_back(std::move(s));
-    }
-    return true;
-  }
-
-  bool read_endpoint(const YAML::Node& node, const std::string& key, proxy::Endpoint& out) {
-    std::string text;
-    if (!read_string(node, key, text)) return false;
-    std::string host;
-    std::string port_text;
-    if (text.starts_with('[')) {
-      const auto close = text.find("]:");
-      if (close != std::string::npos) {
-        host = text.substr(1, close - 1);
-        port_text = text.substr(close + 2);
-      }
-    } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-      host = text.substr(0, colon);
-      port_text = text.substr(colon + 1);
-    }
-    unsigned port = 0;
-    const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (host.empty() || !http::parse_ip(host) || port_text.empty() || ec != std::errc{} ||
-        ptr != port_text.data() + port_text.size() || port > 65535) {
-      error(node, key, "must be IP:PORT (e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"), got \"" + text + "\"");
-      return false;
-    }
-    out = proxy::Endpoint{host, static_cast<std::uint16_t>(port)};
-    return true;
-  }
-
- private:
-  static std::string suggestion(std::initializer_list<std::string_view> allowed) {
-    std::string s = " (expected one of:";
-    for (std::string_view a : allowed) {
-      s += ' ';
-      s += a;
-    }
-    return s + ")";
-  }
-};
-
-constexpr std::int64_t kMaxMillis = 24LL * 3600 * 1000;
 
 void read_client(Reader& r, const YAML::Node& node, proxy::Settings& s) {
   if (!r.check_map(node, "client", {"request_header_timeout_ms", "idle_timeout_ms", "max_request_header_bytes",
@@ -200,70 +80,6 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& node, c
   if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", u.idle_timeout_ms, 1, kMaxMillis);
 }
 
-void read_route(Reader& r, const YAML::Node& node, std::size_t index, const proxy::Settings& settings,
-                policy::RouteSpec& route) {
-  const std::string key = "routes[" + std::to_string(index) + "]";
-  route.name = "route_" + std::to_string(index);
-  if (!r.check_map(node, key, {"name", "match", "upstream", "auth"})) return;
-  if (auto n = node["name"]) r.read_string(n, key + ".name", route.name);
-
-  if (auto m = node["match"]) {
-    const std::string mk = key + ".match";
-    if (r.check_map(m, mk, {"path", "path_prefix", "methods", "host"})) {
-      auto read_path = [&](const char* name, std::optional<std::string>& out) {
-        if (auto n = m[name]) {
-          std::string p;
-          if (r.read_string(n, mk + "." + name, p)) {
-            if (!p.starts_with('/')) {
-              r.error(n, mk + "." + name, "must start with '/'");
-            } else {
-              out = std::move(p);
-            }
-          }
-        }
-      };
-      read_path("path", route.match.path);
-      read_path("path_prefix", route.match.path_prefix);
-      if (route.match.path && route.match.path_prefix) r.error(m, mk, "set either path or path_prefix, not both");
-      if (!m["path"] && !m["path_prefix"]) r.error(m, mk, "needs path or path_prefix");
-      if (auto n = m["methods"]) {
-        if (r.read_string_list(n, mk + ".methods", route.match.methods)) {
-          for (const std::string& method : route.match.methods) {
-            if (!http::is_token(method)) r.error(n, mk + ".methods", "\"" + method + "\" is not an HTTP method token");
-          }
-        }
-      }
-      if (auto n = m["host"]) {
-        std::string h;
-        if (r.read_string(n, mk + ".host", h)) route.match.host = std::move(h);
-      }
-    }
-  } else {
-    r.error(node, key + ".match", "is required");
-  }
-
-  if (auto n = node["upstream"]) {
-    if (r.read_string(n, key + ".upstream", route.upstream) && !settings.find_upstream(route.upstream))
-      r.error(n, key + ".upstream", "names no entry of upstreams: \"" + route.upstream + "\"");
-  } else {
-    r.error(node, key + ".upstream", "is required");
-  }
-
-  if (auto n = node["auth"]) {
-    std::string mode;
-    if (r.read_string(n, key + ".auth", mode)) {
-      const auto parsed = policy::parse_auth_mode(mode);
-      if (!parsed) {
-        r.error(n, key + ".auth", "must be one of required, optional, anonymous");
-      } else if (*parsed != policy::AuthMode::Anonymous) {
-        r.error(n, key + ".auth", "\"" + mode + "\" needs token verification, which this build does not provide yet; use anonymous");
-      } else {
-        route.auth = *parsed;
-      }
-    }
-  }
-}
-
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "", {"listen", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
@@ -316,18 +132,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   }
 
   if (auto routes = root["routes"]) {
-    if (!routes.IsSequence() || routes.size() == 0) {
-      r.error(routes, "routes", "must be a non-empty list");
-    } else {
-      std::set<std::string> names;
-      for (std::size_t i = 0; i < routes.size(); ++i) {
-        policy::RouteSpec route;
-        read_route(r, routes[i], i, s, route);
-        if (!names.insert(route.name).second)
-          r.error(routes[i], "routes[" + std::to_string(i) + "].name", "duplicate route name \"" + route.name + "\"");
-        c.routes.push_back(std::move(route));
-      }
-    }
+    read_routes(r, routes, s, c.routes);
   } else {
     r.error(root, "routes", "is required");
   }
