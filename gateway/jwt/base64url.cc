@@ -20,32 +20,31 @@ constexpr auto kDecode = make_decode_table();
 bool decode_base64url(std::string_view text, std::string& out) {
   const std::size_t tail = text.size() % 4;
   if (tail == 1) return false;
-  out.reserve(out.size() + text.size() / 4 * 3 + 2);
+  const std::size_t start = out.size();
+  out.resize(start + text.size() / 4 * 3 + (tail == 0 ? 0 : tail - 1));
+  char* dst = out.data() + start;
+  const auto at = [&text](std::size_t k) { return kDecode[static_cast<unsigned char>(text[k])]; };
   std::size_t i = 0;
   for (; i + 4 <= text.size(); i += 4) {
-    const std::uint8_t a = kDecode[static_cast<unsigned char>(text[i])];
-    const std::uint8_t b = kDecode[static_cast<unsigned char>(text[i + 1])];
-    const std::uint8_t c = kDecode[static_cast<unsigned char>(text[i + 2])];
-    const std::uint8_t d = kDecode[static_cast<unsigned char>(text[i + 3])];
+    const std::uint8_t a = at(i), b = at(i + 1), c = at(i + 2), d = at(i + 3);
     if (((a | b | c | d) & 0xc0) != 0) return false;  // kInvalid is the only value above 63
     const std::uint32_t v = (std::uint32_t{a} << 18) | (std::uint32_t{b} << 12) | (std::uint32_t{c} << 6) | d;
-    out.push_back(static_cast<char>(v >> 16));
-    out.push_back(static_cast<char>((v >> 8) & 0xff));
-    out.push_back(static_cast<char>(v & 0xff));
+    *dst++ = static_cast<char>(v >> 16);
+    *dst++ = static_cast<char>((v >> 8) & 0xff);
+    *dst++ = static_cast<char>(v & 0xff);
   }
   if (tail == 0) return true;
-  const std::uint8_t a = kDecode[static_cast<unsigned char>(text[i])];
-  const std::uint8_t b = kDecode[static_cast<unsigned char>(text[i + 1])];
-  if (a == kInvalid || b == kInvalid) return false;
+  const std::uint8_t a = at(i), b = at(i + 1);
+  if (((a | b) & 0xc0) != 0) return false;
   if (tail == 2) {
-    if ((b & 0x0f) != 0) return false;  // non-canonical: leftover bits set
-    out.push_back(static_cast<char>((a << 2) | (b >> 4)));
+    if ((b & 0x0f) != 0) return false;  // non-canonical: unused bits set
+    *dst = static_cast<char>((a << 2) | (b >> 4));
     return true;
   }
-  const std::uint8_t c = kDecode[static_cast<unsigned char>(text[i + 2])];
-  if (c == kInvalid || (c & 0x03) != 0) return false;
-  out.push_back(static_cast<char>((a << 2) | (b >> 4)));
-  out.push_back(static_cast<char>(((b & 0x0f) << 4) | (c >> 2)));
+  const std::uint8_t c = at(i + 2);
+  if ((c & 0xc0) != 0 || (c & 0x03) != 0) return false;
+  *dst++ = static_cast<char>((a << 2) | (b >> 4));
+  *dst = static_cast<char>(((b & 0x0f) << 4) | (c >> 2));
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -25,16 +26,45 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
-Result<simdjson::dom::element, Error> parse_padded(std::string& json) {
+Result<simdjson::dom::object, Error> parse_padded_object(std::string& json) {
   const std::size_t size = json.size();
   json.append(kJsonPadding, '\0');
-  simdjson::dom::element root;
-  const auto error = thread_parser().parse(json.data(), size, false).get(root);
+  simdjson::dom::object object;
+  const auto error = thread_parser().parse(json.data(), size, false).get(object);
   json.resize(size);
   if (error == simdjson::DEPTH_ERROR) return fail(Error::JsonTooDeep);
   if (error) return fail(Error::BadJson);
-  return root;
+  return object;
 }
+
+// Member names of one object, checked for repeats as they arrive: a linear scan over a small
+// inline array (JWT objects have a handful of members), one sort when there are more.
+class NameSet {
+ public:
+  // False when `name` repeats one already inserted into the inline array.
+  bool insert(std::string_view name) {
+    if (spill_.empty()) {
+      for (std::size_t i = 0; i < count_; ++i) {
+        if (inline_[i] == name) return false;
+      }
+      if (count_ < inline_.size()) {
+        inline_[count_++] = name;
+        return true;
+      }
+      spill_.assign(inline_.begin(), inline_.end());
+    }
+    spill_.push_back(name);
+    return true;
+  }
+
+  // The final check for objects too large for the inline array.
+  bool has_repeats() { return !spill_.empty() && has_duplicate_names(spill_); }
+
+ private:
+  std::array<std::string_view, 16> inline_{};
+  std::size_t count_ = 0;
+  std::vector<std::string_view> spill_;
+};
 
 Result<ClaimValue, Error> to_claim_value(simdjson::dom::element element, std::size_t depth);
 
@@ -42,15 +72,14 @@ Result<ClaimValue::Object, Error> to_object(simdjson::dom::object object, std::s
   if (depth > kMaxJsonDepth) return fail(Error::JsonTooDeep);
   ClaimValue::Object members;
   members.reserve(object.size());
+  NameSet names;
   for (const auto field : object) {
+    if (!names.insert(field.key)) return fail(Error::DuplicateMember);
     auto value = to_claim_value(field.value, depth);
     if (!value) return fail(value.error());
     members.emplace_back(std::string(field.key), std::move(*value));
   }
-  std::vector<std::string_view> names;
-  names.reserve(members.size());
-  for (const auto& member : members) names.emplace_back(member.first);
-  if (has_duplicate_names(names)) return fail(Error::DuplicateMember);
+  if (names.has_repeats()) return fail(Error::DuplicateMember);
   return members;
 }
 
@@ -96,20 +125,37 @@ bool has_duplicate_names(std::vector<std::string_view>& names) {
 }
 
 Result<ClaimValue::Object, Error> parse_json_object(std::string& json) {
-  auto root = parse_padded(json);
-  if (!root) return fail(root.error());
-  simdjson::dom::object object;
-  if (root->get(object)) return fail(Error::BadJson);
-  return to_object(object, 1);
+  const auto object = parse_padded_object(json);
+  if (!object) return fail(object.error());
+  return to_object(*object, 1);
+}
+
+Result<HeaderMembers, Error> parse_header_members(std::string& json) {
+  const auto object = parse_padded_object(json);
+  if (!object) return fail(object.error());
+  HeaderMembers out;
+  NameSet names;
+  for (const auto field : *object) {
+    if (!names.insert(field.key)) return fail(Error::DuplicateMember);
+    auto value = to_claim_value(field.value, 1);
+    if (!value) return fail(value.error());
+    if (field.key == "alg") {
+      out.alg = std::move(*value);
+    } else if (field.key == "kid") {
+      out.kid = std::move(*value);
+    } else if (field.key == "crit") {
+      out.has_crit = true;
+    }
+  }
+  if (names.has_repeats()) return fail(Error::DuplicateMember);
+  return out;
 }
 
 Result<std::string, Error> peek_string_member(std::string& json, std::string_view name, Error if_absent) {
-  auto root = parse_padded(json);
-  if (!root) return fail(root.error());
-  simdjson::dom::object object;
-  if (root->get(object)) return fail(Error::BadJson);
+  const auto object = parse_padded_object(json);
+  if (!object) return fail(object.error());
   std::string_view value;
-  if (object[name].get(value)) return fail(if_absent);
+  if ((*object)[name].get(value)) return fail(if_absent);
   return std::string(value);
 }
 

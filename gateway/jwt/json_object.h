@@ -4,6 +4,7 @@
 // section 4 say a parser MUST reject them or use the last; we reject), and so is nesting
 // deeper than kMaxJsonDepth.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,15 @@ bool has_duplicate_names(std::vector<std::string_view>& names);
 // `json` is padded in place (its size grows by kJsonPadding) because simdjson reads ahead.
 // BadJson unless the text is valid UTF-8 JSON whose top level is an object.
 Result<ClaimValue::Object, Error> parse_json_object(std::string& json);
+
+// The JOSE header members verify() reads. Every member is checked as in parse_json_object
+// (repeats, depth, valid JSON); the others are then dropped.
+struct HeaderMembers {
+  std::optional<ClaimValue> alg;
+  std::optional<ClaimValue> kid;
+  bool has_crit = false;
+};
+Result<HeaderMembers, Error> parse_header_members(std::string& json);
 
 // The top-level string member `name`, without building or checking anything else (a cheap look
 // before verification). `if_absent` when it is missing or not a string.

@@ -19,20 +19,31 @@ using Bytes = const unsigned char*;
 
 Bytes bytes(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
 
+// Fetched once and kept for the process: handing EVP_sha256() to EVP_DigestVerifyInit makes
+// OpenSSL 3 look the implementation up again (under a lock) on every verification.
+const EVP_MD* fetched(const char* name, const EVP_MD* fallback) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) ERR_clear_error();
+  return md ? md : fallback;
+}
+
 const EVP_MD* digest_for(Algorithm alg) {
+  static const EVP_MD* const sha256 = fetched("SHA256", EVP_sha256());
+  static const EVP_MD* const sha384 = fetched("SHA384", EVP_sha384());
+  static const EVP_MD* const sha512 = fetched("SHA512", EVP_sha512());
   switch (alg) {
     case Algorithm::HS256:
     case Algorithm::RS256:
     case Algorithm::PS256:
-    case Algorithm::ES256: return EVP_sha256();
+    case Algorithm::ES256: return sha256;
     case Algorithm::HS384:
     case Algorithm::RS384:
     case Algorithm::PS384:
-    case Algorithm::ES384: return EVP_sha384();
+    case Algorithm::ES384: return sha384;
     case Algorithm::HS512:
     case Algorithm::RS512:
     case Algorithm::PS512:
-    case Algorithm::ES512: return EVP_sha512();
+    case Algorithm::ES512: return sha512;
     case Algorithm::EdDSA: break;
   }
   return nullptr;
@@ -108,15 +119,11 @@ bool digest_verify(Algorithm alg, EVP_PKEY* pkey, std::string_view input, Bytes 
   OpensslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, digest_for(alg), nullptr, pkey) == 1;
-  if (ok && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
-    if (is_pss(alg)) {
-      // RFC 7518 section 3.5: MGF1 with the same hash, salt as long as the hash.
-      ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, digest_for(alg)) == 1;
-    } else {
-      ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-    }
+  // An RSA key defaults to PKCS#1 v1.5 padding (RS*). For PS*, RFC 7518 section 3.5 wants MGF1
+  // with the signature's hash (OpenSSL's default) and a salt as long as that hash.
+  if (ok && is_pss(alg)) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
   }
   ok = ok && EVP_DigestVerify(ctx.get(), sig, sig_size, bytes(input), input.size()) == 1;
   if (!ok) ERR_clear_error();

@@ -16,12 +16,6 @@ bool decode_json_text(std::string_view segment, std::string& json) {
   return decode_base64url(segment, json);
 }
 
-Result<ClaimValue::Object, Error> decode_json_segment(std::string_view segment) {
-  std::string json;
-  if (!decode_json_text(segment, json)) return fail(Error::BadBase64);
-  return parse_json_object(json);
-}
-
 const ClaimValue* member(const ClaimValue::Object& object, std::string_view name) {
   for (const auto& [key, value] : object) {
     if (key == name) return &value;
@@ -34,20 +28,23 @@ struct Header {
   std::optional<std::string> kid;
 };
 
-Result<Header, Error> check_header(const ClaimValue::Object& header, const VerifyOptions& options) {
-  const ClaimValue* alg_value = member(header, "alg");
-  if (!alg_value || !alg_value->is_string()) return fail(Error::MissingAlg);
-  const std::string& alg_name = alg_value->as_string();
+Result<Header, Error> check_header(std::string_view segment, const VerifyOptions& options) {
+  std::string json;
+  if (!decode_json_text(segment, json)) return fail(Error::BadBase64);
+  auto members = parse_header_members(json);
+  if (!members) return fail(members.error());
+  if (!members->alg || !members->alg->is_string()) return fail(Error::MissingAlg);
+  const std::string& alg_name = members->alg->as_string();
   if (is_none_algorithm(alg_name)) return fail(Error::AlgNone);
   const auto alg = parse_algorithm(alg_name);
   if (!alg || std::ranges::find(options.allowed_algorithms, *alg) == options.allowed_algorithms.end()) {
     return fail(Error::AlgNotAllowed);
   }
-  if (member(header, "crit")) return fail(Error::UnsupportedCrit);
+  if (members->has_crit) return fail(Error::UnsupportedCrit);
   Header out{*alg, std::nullopt};
-  if (const ClaimValue* kid = member(header, "kid")) {
-    if (!kid->is_string()) return fail(Error::Malformed);
-    out.kid = kid->as_string();
+  if (members->kid) {
+    if (!members->kid->is_string()) return fail(Error::Malformed);
+    out.kid = members->kid->as_string();
   }
   return out;
 }
@@ -132,9 +129,7 @@ Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, 
   const auto segments = split_token(token, options.max_token_bytes);
   if (!segments) return fail(segments.error());
 
-  const auto header_members = decode_json_segment(segments->header);
-  if (!header_members) return fail(header_members.error());
-  auto header = check_header(*header_members, options);
+  auto header = check_header(segments->header, options);
   if (!header) return fail(header.error());
 
   const std::optional<std::string_view> kid =
