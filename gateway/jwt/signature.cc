@@ -165,7 +165,8 @@ bool verify_with(Algorithm alg, const Key& key, std::string_view input, std::str
     case Algorithm::PS256:
     case Algorithm::PS384:
     case Algorithm::PS512:
-      // Exactly the modulus length: RFC 8017 section 8.2.2 step 1 (OpenSSL accepts one octet less).
+      // Exactly the modulus length: RFC 8017 sections 8.1.2 and 8.2.2, step 1 (OpenSSL 3.0 accepts
+      // a PSS signature one octet short).
       return signature.size() == key.rsa_signature_bytes() &&
              digest_verify(alg, key.evp_pkey(), input, bytes(signature), signature.size());
     case Algorithm::ES256:

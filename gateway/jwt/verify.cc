@@ -16,13 +16,6 @@ bool decode_json_text(std::string_view segment, std::string& json) {
   return decode_base64url(segment, json);
 }
 
-const ClaimValue* member(const ClaimValue::Object& object, std::string_view name) {
-  for (const auto& [key, value] : object) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
-
 struct Header {
   Algorithm alg;
   std::optional<std::string> kid;
@@ -50,9 +43,9 @@ Result<Header, Error> check_header(std::string_view segment, const VerifyOptions
 }
 
 // A NumericDate (RFC 7519 section 2): any JSON number; nullopt when the claim is absent.
-Result<std::optional<double>, Error> numeric_date(const ClaimValue::Object& claims, std::string_view name,
+Result<std::optional<double>, Error> numeric_date(const Claims& claims, std::string_view name,
                                                   Error if_not_number) {
-  const ClaimValue* value = member(claims, name);
+  const ClaimValue* value = claims.find(name);
   if (!value) return std::optional<double>();
   if (!value->is_number()) return fail(if_not_number);
   return std::optional<double>(value->as_number());
@@ -78,22 +71,21 @@ std::int64_t floor_to_int64(double v) {
 
 Result<void, Error> check_claims(const Claims& claims, const VerifyOptions& options, std::int64_t now_unix_s,
                                  VerifiedToken& out) {
-  const ClaimValue::Object& members = claims.members();
-  const ClaimValue* iss = member(members, "iss");
+  const ClaimValue* iss = claims.find("iss");
   if (!iss) return fail(Error::MissingIssuer);
   if (!iss->is_string() || iss->as_string() != options.issuer) return fail(Error::WrongIssuer);
   out.issuer = iss->as_string();
 
-  if (const ClaimValue* sub = member(members, "sub")) {
+  if (const ClaimValue* sub = claims.find("sub")) {
     if (!sub->is_string()) return fail(Error::BadSubject);
     out.subject = sub->as_string();
   }
 
-  const auto exp = numeric_date(members, "exp", Error::BadExp);
+  const auto exp = numeric_date(claims, "exp", Error::BadExp);
   if (!exp) return fail(exp.error());
-  const auto nbf = numeric_date(members, "nbf", Error::BadNbf);
+  const auto nbf = numeric_date(claims, "nbf", Error::BadNbf);
   if (!nbf) return fail(nbf.error());
-  const auto iat = numeric_date(members, "iat", Error::BadIat);
+  const auto iat = numeric_date(claims, "iat", Error::BadIat);
   if (!iat) return fail(iat.error());
 
   const double now = static_cast<double>(now_unix_s);
@@ -111,7 +103,7 @@ Result<void, Error> check_claims(const Claims& claims, const VerifyOptions& opti
   }
 
   if (!options.audiences.empty()) {
-    const ClaimValue* aud = member(members, "aud");
+    const ClaimValue* aud = claims.find("aud");
     if (!aud || !names_an_audience(*aud, options.audiences)) return fail(Error::WrongAudience);
   }
 

@@ -14,15 +14,8 @@
 #include "jwt/verify.h"
 #include "test_support.h"
 
-namespace doctest {
 template <>
-struct StringMaker<claimgate::jwks::Error> {
-  static String convert(claimgate::jwks::Error error) {
-    const std::string_view name = claimgate::jwks::to_string(error);
-    return String(name.data(), static_cast<String::size_type>(name.size()));
-  }
-};
-}  // namespace doctest
+struct doctest::StringMaker<claimgate::jwks::Error> : claimgate::test::NamedEnumMaker<claimgate::jwks::Error> {};
 
 using claimgate::jwks::Error;
 using claimgate::jwks::KeySource;
@@ -32,6 +25,7 @@ using claimgate::jwks::parse_jwks;
 using claimgate::jwt::Algorithm;
 using claimgate::jwt::KeySet;
 using claimgate::jwt::KeyType;
+using claimgate::test::must;
 using claimgate::test::read_vector_file;
 using claimgate::test::vectors_dir;
 
@@ -41,11 +35,6 @@ std::set<std::string> kids_of(const KeySet& keys) {
   std::set<std::string> out;
   for (const auto& key : keys.keys()) out.insert(key.kid().value_or("(none)"));
   return out;
-}
-
-KeySet must(claimgate::Result<KeySet, Error> keys) {
-  REQUIRE(keys.has_value());
-  return std::move(*keys);
 }
 
 claimgate::jwt::VerifyOptions options_for(std::string_view token_name) {

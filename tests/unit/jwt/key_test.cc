@@ -5,6 +5,7 @@
 
 #include "jwt/key.h"
 #include "jwt/key_set.h"
+#include "rfc_keys.h"
 #include "test_support.h"
 
 using claimgate::jwt::Algorithm;
@@ -14,33 +15,22 @@ using claimgate::jwt::Key;
 using claimgate::jwt::KeyError;
 using claimgate::jwt::KeySet;
 using claimgate::test::decoded;
+using claimgate::test::must;
 
 namespace {
-// RFC 7515 appendix A.2 (2048 bits) and A.3 (P-256) public keys, RFC 8037 A.2 Ed25519 key.
-constexpr std::string_view kRsaN64 =
-    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-"
-    "pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-"
-    "UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
-    "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
-
-// Decoded on first use, inside a test, where REQUIRE may run.
+// RFC 7515 A.2/A.3 and RFC 8037 keys, decoded on first use, inside a test, where REQUIRE may run.
 struct Material {
-  std::string rsa_n = decoded(kRsaN64);
+  std::string rsa_n = decoded(claimgate::test::kRfc7515RsaN);
   std::string rsa_e = decoded("AQAB");
-  std::string p256_x = decoded("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU");
-  std::string p256_y = decoded("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0");
-  std::string ed25519_x = decoded("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+  std::string p256_x = decoded(claimgate::test::kRfc7515P256X);
+  std::string p256_y = decoded(claimgate::test::kRfc7515P256Y);
+  std::string ed25519_x = decoded(claimgate::test::kRfc8037Ed25519X);
   std::string secret = std::string(64, 's');
 };
 
 const Material& material() {
   static const Material m;
   return m;
-}
-
-Key must(claimgate::Result<Key, KeyError> key) {
-  REQUIRE(key.has_value());
-  return std::move(*key);
 }
 }  // namespace
 

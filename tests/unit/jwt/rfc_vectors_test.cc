@@ -10,6 +10,7 @@
 #include "jwt/key_set.h"
 #include "jwt/signature.h"
 #include "jwt/verify.h"
+#include "rfc_keys.h"
 #include "test_support.h"
 
 using claimgate::jwt::Algorithm;
@@ -21,6 +22,7 @@ using claimgate::jwt::verify;
 using claimgate::jwt::verify_signature;
 using claimgate::jwt::VerifyOptions;
 using claimgate::test::decoded;
+using claimgate::test::must;
 
 namespace {
 
@@ -40,18 +42,11 @@ constexpr std::string_view kA2Token =
     "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dn"
     "ZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-"
     "eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
-constexpr std::string_view kA2N =
-    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-"
-    "pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-"
-    "UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
-    "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
 
 constexpr std::string_view kA3Token =
     "eyJhbGciOiJFUzI1NiJ9."
     "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
     "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
-constexpr std::string_view kA3X = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
-constexpr std::string_view kA3Y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
 
 // Payload "Payload".
 constexpr std::string_view kA4Token =
@@ -66,11 +61,10 @@ constexpr std::string_view kA5Token =
     "eyJhbGciOiJub25lIn0."
     "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
 
-// RFC 8037 A.4: payload "Example of Ed25519 signing" under the A.1/A.2 key.
+// RFC 8037 A.4: payload "Example of Ed25519 signing" under the A.2 key (rfc_keys.h).
 constexpr std::string_view kEd25519Token =
     "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
     "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
-constexpr std::string_view kEd25519X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
 // RFC 7520 section 4 payload (a Tolkien quote) and keys 3.1 (P-521), 3.3 (RSA), 3.5 (oct).
 constexpr std::string_view kCookbookPayload =
@@ -107,12 +101,6 @@ constexpr std::string_view kCookbookHs256 =
     "eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9";
 constexpr std::string_view kCookbookHs256Signature = "s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0";
 
-template <class Made>
-Key must(Made made) {
-  REQUIRE(made.has_value());
-  return std::move(*made);
-}
-
 KeySet one_key(Key key) {
   std::vector<Key> keys;
   keys.push_back(std::move(key));
@@ -147,14 +135,14 @@ TEST_CASE("RFC 7515 A.1 HS256") {
 }
 
 TEST_CASE("RFC 7515 A.2 RS256") {
-  const KeySet keys = one_key(must(Key::rsa(std::nullopt, decoded(kA2N), decoded("AQAB"), std::nullopt)));
+  const KeySet keys = one_key(must(Key::rsa(std::nullopt, decoded(claimgate::test::kRfc7515RsaN), decoded("AQAB"), std::nullopt)));
   CHECK(verify(kA2Token, keys, joe_options(Algorithm::RS256), kJoeExp - 1).has_value());
   CHECK(verify(kA2Token, keys, joe_options(Algorithm::PS256), kJoeExp - 1).error() == Error::AlgNotAllowed);
 }
 
 TEST_CASE("RFC 7515 A.3 ES256") {
   const KeySet keys =
-      one_key(must(Key::ec(std::nullopt, Curve::P256, decoded(kA3X), decoded(kA3Y), std::nullopt)));
+      one_key(must(Key::ec(std::nullopt, Curve::P256, decoded(claimgate::test::kRfc7515P256X), decoded(claimgate::test::kRfc7515P256Y), std::nullopt)));
   CHECK(verify(kA3Token, keys, joe_options(Algorithm::ES256), kJoeExp - 1).has_value());
 }
 
@@ -173,7 +161,7 @@ TEST_CASE("RFC 7515 A.5 unsecured JWS is refused") {
 }
 
 TEST_CASE("RFC 8037 A.4/A.5 Ed25519") {
-  const Key key = must(Key::ed25519(std::nullopt, decoded(kEd25519X), std::nullopt));
+  const Key key = must(Key::ed25519(std::nullopt, decoded(claimgate::test::kRfc8037Ed25519X), std::nullopt));
   CHECK(verify_signature(Algorithm::EdDSA, key, signing_input(kEd25519Token), signature_of(kEd25519Token))
             .has_value());
   std::string tampered = signature_of(kEd25519Token);

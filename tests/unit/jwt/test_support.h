@@ -13,25 +13,27 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "jwt/base64url.h"
 #include "jwt/error.h"
 #include "jwt/key_error.h"
 
+namespace claimgate::test {
+// doctest prints an error enum by its stable name (found through ADL).
+template <class E>
+struct NamedEnumMaker {
+  static doctest::String convert(E error) {
+    const std::string_view name = to_string(error);
+    return doctest::String(name.data(), static_cast<doctest::String::size_type>(name.size()));
+  }
+};
+}  // namespace claimgate::test
+
 namespace doctest {
 template <>
-struct StringMaker<claimgate::jwt::Error> {
-  static String convert(claimgate::jwt::Error error) {
-    const std::string_view name = claimgate::jwt::to_string(error);
-    return String(name.data(), static_cast<String::size_type>(name.size()));
-  }
-};
+struct StringMaker<claimgate::jwt::Error> : claimgate::test::NamedEnumMaker<claimgate::jwt::Error> {};
 template <>
-struct StringMaker<claimgate::jwt::KeyError> {
-  static String convert(claimgate::jwt::KeyError error) {
-    const std::string_view name = claimgate::jwt::to_string(error);
-    return String(name.data(), static_cast<String::size_type>(name.size()));
-  }
-};
+struct StringMaker<claimgate::jwt::KeyError> : claimgate::test::NamedEnumMaker<claimgate::jwt::KeyError> {};
 }  // namespace doctest
 
 namespace claimgate::test {
@@ -60,6 +62,13 @@ inline std::vector<std::string> split(std::string_view text, char separator) {
     if (at == std::string_view::npos) return out;
     text.remove_prefix(at + 1);
   }
+}
+
+// The value of a result the test requires to hold.
+template <class T, class E>
+T must(claimgate::Result<T, E> result) {
+  REQUIRE(result.has_value());
+  return std::move(*result);
 }
 
 inline std::string decoded(std::string_view base64url) {
