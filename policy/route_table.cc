@@ -1,6 +1,13 @@
 #include "policy/route_table.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <unordered_map>
+
+#include "policy/path_glob.h"
+#include "policy/path_normalizer.h"
 
 namespace claimgate::policy {
 
@@ -20,18 +27,134 @@ std::optional<AuthMode> parse_auth_mode(std::string_view text) {
   return std::nullopt;
 }
 
-std::string normalize_host(std::string_view host) {
-  std::string_view name = host;
-  if (name.starts_with('[')) {
-    const auto close = name.find(']');
-    name = close == std::string_view::npos ? name : name.substr(0, close + 1);
-  } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    name = name.substr(0, colon);
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+// The host without port or trailing dot, case untouched.
+std::string_view host_name(std::string_view host) {
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    host = close == std::string_view::npos ? host : host.substr(0, close + 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
   }
-  if (name.ends_with('.')) name.remove_suffix(1);
-  std::string out(name);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  if (host.ends_with('.')) host.remove_suffix(1);
+  return host;
+}
+
+bool equals_lower(std::string_view lower_case, std::string_view text) {
+  return lower_case.size() == text.size() &&
+         std::equal(lower_case.begin(), lower_case.end(), text.begin(), [](char a, char b) { return a == lower(b); });
+}
+
+// "/a/b" -> "a", "/" -> "".
+std::string_view first_segment(std::string_view path) {
+  if (path.empty()) return path;
+  const auto end = path.find('/', 1);
+  return path.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+}
+
+// The literal text every full match of `pattern` starts with; conservative: it stops at the
+// first metacharacter, drops a quantified last character and gives up on any alternation.
+std::string regex_literal_prefix(std::string_view pattern) {
+  if (pattern.find('|') != std::string_view::npos) return {};
+  if (pattern.starts_with('^')) pattern.remove_prefix(1);
+  const auto end = pattern.find_first_of("\\.+*?()[]{}^$");
+  std::string literal(pattern.substr(0, end));
+  if (end != std::string_view::npos && !literal.empty() && std::string_view("+*?{").find(pattern[end]) != std::string_view::npos)
+    literal.pop_back();
+  return literal;
+}
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+struct PathMatcher {
+  enum class Kind { Exact, Prefix, Glob, Regex };
+  Kind kind = Kind::Exact;
+  std::string text;  // Exact and Prefix: the path; Regex: the literal prefix of every match
+  std::optional<PathGlob> glob;
+  std::unique_ptr<const RE2> regex;
+  std::size_t captures = 0;                 // wildcards or groups
+  std::optional<std::string> index_key;     // the first segment every matching path has
+
+  bool matches(std::string_view path) const {
+    switch (kind) {
+      case Kind::Exact: return text == path;
+      case Kind::Prefix: return matches_path_prefix(text, path);
+      case Kind::Glob: return glob->match(path);
+      case Kind::Regex: return path.starts_with(text) && RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *regex);
+    }
+    return false;
+  }
+
+  std::vector<std::string> captures_of(std::string_view path) const {
+    std::vector<std::string> out;
+    if (kind == Kind::Glob) {
+      out.reserve(captures + 1);
+      out.emplace_back(path);
+      glob->match(path, &out);
+    } else if (kind == Kind::Regex) {
+      std::vector<re2::StringPiece> groups(captures + 1);
+      regex->Match(re2::StringPiece(path.data(), path.size()), 0, path.size(), RE2::ANCHOR_BOTH, groups.data(),
+                   static_cast<int>(groups.size()));
+      out.reserve(groups.size());
+      for (const re2::StringPiece& g : groups) out.emplace_back(g.data() ? std::string(g.data(), g.size()) : std::string());
+    }
+    return out;
+  }
+};
+
+// A literal path routes can only match if it is what normalize_path() produces.
+std::optional<std::string> check_normalised(std::string_view kind, const std::string& path) {
+  constexpr PathOptions kAllowAll{true, true, true};
+  const auto normalised = normalize_path(path, kAllowAll);
+  if (!normalised) return std::string(kind) + ": \"" + path + "\": " + std::string(describe(normalised.error()));
+  if (*normalised != path)
+    return std::string(kind) + ": \"" + path + "\" is not in normalised form; requests arrive as \"" + *normalised + "\"";
+  return std::nullopt;
+}
+
+Result<PathMatcher, std::string> compile_path(const RouteMatch& match) {
+  const int count = match.path.has_value() + match.path_prefix.has_value() + match.path_glob.has_value() +
+                    match.path_regex.has_value();
+  if (count != 1) return fail(std::string("needs exactly one of path, path_prefix, path_glob, path_regex"));
+  PathMatcher m;
+  if (match.path || match.path_prefix) {
+    m.kind = match.path ? PathMatcher::Kind::Exact : PathMatcher::Kind::Prefix;
+    m.text = match.path ? *match.path : *match.path_prefix;
+    if (auto problem = check_normalised(match.path ? "path" : "path_prefix", m.text)) return fail(std::move(*problem));
+    if (match.path || m.text != "/") m.index_key = std::string(first_segment(m.text));
+  } else if (match.path_glob) {
+    m.kind = PathMatcher::Kind::Glob;
+    auto glob = PathGlob::parse(*match.path_glob);
+    if (!glob) return fail("path_glob: \"" + *match.path_glob + "\": " + glob.error());
+    if (auto problem = check_normalised("path_glob", *match.path_glob)) return fail(std::move(*problem));
+    m.captures = glob->wildcard_count();
+    if (const std::string* literal = glob->leading_literal()) m.index_key = *literal;
+    m.glob = std::move(*glob);
+  } else {
+    m.kind = PathMatcher::Kind::Regex;
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto regex = std::make_unique<const RE2>(*match.path_regex, options);
+    if (!regex->ok()) return fail("path_regex: \"" + *match.path_regex + "\": " + regex->error());
+    m.captures = static_cast<std::size_t>(regex->NumberOfCapturingGroups());
+    m.regex = std::move(regex);
+    m.text = regex_literal_prefix(*match.path_regex);
+    if (m.text.starts_with('/') && m.text.find('/', 1) != std::string::npos) m.index_key = std::string(first_segment(m.text));
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string normalize_host(std::string_view host) {
+  std::string out(host_name(host));
+  std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
 }
 
@@ -43,30 +166,72 @@ bool matches_path_prefix(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || prefix.ends_with('/') || path[prefix.size()] == '/';
 }
 
-RouteTable::RouteTable(std::vector<RouteSpec> routes) : routes_(std::move(routes)) {
-  for (RouteSpec& r : routes_) {
-    if (r.match.host) r.match.host = normalize_host(*r.match.host);
+// Routes are bucketed by the first path segment every path they match must have; a bucket holds
+// those routes plus the unbucketed ones, in table order, so first-match-wins is kept.
+struct RouteTable::Compiled {
+  std::vector<RouteSpec> routes;
+  std::vector<PathMatcher> matchers;
+  std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> buckets;
+  std::vector<std::uint32_t> unbucketed;
+};
+
+Result<RouteTable, std::string> RouteTable::compile(std::vector<RouteSpec> routes) {
+  auto compiled = std::make_shared<Compiled>();
+  compiled->matchers.reserve(routes.size());
+  for (RouteSpec& route : routes) {
+    const std::string where = "route \"" + route.name + "\": ";
+    auto matcher = compile_path(route.match);
+    if (!matcher) return fail(where + matcher.error());
+    if (const std::size_t wanted = highest_capture(route.require); wanted > matcher->captures) {
+      return fail(where + "require.path_claims refers to capture " + std::to_string(wanted) + ", but the route's path has " +
+                  std::to_string(matcher->captures) + (matcher->captures == 1 ? " capture" : " captures"));
+    }
+    if (route.match.host) route.match.host = normalize_host(*route.match.host);
+    compiled->matchers.push_back(std::move(*matcher));
   }
+  compiled->routes = std::move(routes);
+
+  for (std::uint32_t i = 0; i < compiled->matchers.size(); ++i) {
+    const auto& key = compiled->matchers[i].index_key;
+    if (key) {
+      compiled->buckets[*key].push_back(i);
+    } else {
+      compiled->unbucketed.push_back(i);
+    }
+  }
+  for (auto& [key, bucket] : compiled->buckets) {
+    std::vector<std::uint32_t> merged;
+    merged.reserve(bucket.size() + compiled->unbucketed.size());
+    std::merge(bucket.begin(), bucket.end(), compiled->unbucketed.begin(), compiled->unbucketed.end(),
+               std::back_inserter(merged));
+    bucket = std::move(merged);
+  }
+  RouteTable table;
+  table.compiled_ = std::move(compiled);
+  return table;
 }
 
-const RouteSpec* RouteTable::match(std::string_view method, std::string_view host, std::string_view path) const {
-  std::string normalized_host;
-  bool host_normalized = false;
-  for (const RouteSpec& r : routes_) {
-    const RouteMatch& m = r.match;
+std::optional<RouteMatchResult> RouteTable::match(std::string_view method, std::string_view host,
+                                                  std::string_view normalized_path) const {
+  if (!compiled_) return std::nullopt;
+  const Compiled& c = *compiled_;
+  const auto bucket = c.buckets.find(first_segment(normalized_path));
+  const std::vector<std::uint32_t>& candidates = bucket == c.buckets.end() ? c.unbucketed : bucket->second;
+  const std::string_view request_host = host_name(host);
+  for (const std::uint32_t i : candidates) {
+    const RouteSpec& route = c.routes[i];
+    const RouteMatch& m = route.match;
+    if (!c.matchers[i].matches(normalized_path)) continue;
     if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end()) continue;
-    if (m.path && *m.path != path) continue;
-    if (m.path_prefix && !matches_path_prefix(*m.path_prefix, path)) continue;
-    if (m.host) {
-      if (!host_normalized) {
-        normalized_host = normalize_host(host);
-        host_normalized = true;
-      }
-      if (*m.host != normalized_host) continue;
-    }
-    return &r;
+    if (m.host && !equals_lower(*m.host, request_host)) continue;
+    return RouteMatchResult{&route, c.matchers[i].captures_of(normalized_path)};
   }
-  return nullptr;
+  return std::nullopt;
+}
+
+const std::vector<RouteSpec>& RouteTable::routes() const {
+  static const std::vector<RouteSpec> kNone;
+  return compiled_ ? compiled_->routes : kNone;
 }
 
 }  // namespace claimgate::policy

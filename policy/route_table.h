@@ -1,12 +1,15 @@
 #pragma once
-// Route matching: a pure library (std only; RE2 arrives with regex routes). First match wins.
+// Route matching: a pure library (std + RE2). Routes are compiled once into an immutable table;
+// the first route whose path, method and host match wins.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "policy/requirement.h"
 
 namespace claimgate::policy {
 
@@ -15,9 +18,13 @@ enum class AuthMode { Required, Optional, Anonymous };
 std::string_view to_string(AuthMode mode);
 std::optional<AuthMode> parse_auth_mode(std::string_view text);
 
+// Exactly one of path, path_prefix, path_glob, path_regex. Paths are matched after
+// normalize_path(), so the literal ones must be in normalised form themselves.
 struct RouteMatch {
   std::optional<std::string> path;         // exact
   std::optional<std::string> path_prefix;  // segment-aware: /admin matches /admin and /admin/..., never /administrator
+  std::optional<std::string> path_glob;    // PathGlob: "*" one segment, "**" any number of segments
+  std::optional<std::string> path_regex;   // RE2, full match; its groups are the captures
   std::vector<std::string> methods;        // empty = any; case-sensitive (RFC 9110)
   std::optional<std::string> host;         // compared lower-case, without port or trailing dot
 };
@@ -26,7 +33,17 @@ struct RouteSpec {
   std::string name;  // defaults to route_<index>
   RouteMatch match;
   std::string upstream;
-  AuthMode auth = AuthMode::Anonymous;
+  AuthMode auth = AuthMode::Required;
+  Requirement require;                 // the default allows any valid token
+  std::vector<std::string> providers;  // empty = any provider
+  bool bypass_cors_preflight = false;  // let OPTIONS preflight requests through without a token
+};
+
+struct RouteMatchResult {
+  const RouteSpec* route = nullptr;
+  // Glob and regex routes: [0] is the whole path, then each wildcard's or group's text (an
+  // unmatched optional group is ""). Empty for path and path_prefix routes.
+  std::vector<std::string> captures;
 };
 
 // "Api.Example.com.:8443" -> "api.example.com"; "[::1]:80" -> "[::1]".
@@ -37,16 +54,22 @@ bool matches_path_prefix(std::string_view prefix, std::string_view path);
 
 class RouteTable {
  public:
-  RouteTable() = default;
-  explicit RouteTable(std::vector<RouteSpec> routes);
+  RouteTable() = default;  // matches nothing
 
-  // The first route whose method, host and path match, or nullptr (the caller answers 404).
-  const RouteSpec* match(std::string_view method, std::string_view host, std::string_view path) const;
+  // Fails on a route without exactly one path matcher, a literal path not in normalised form,
+  // a bad glob or regex, or a path_claims capture the route's matcher does not produce. The
+  // error names the route.
+  static Result<RouteTable, std::string> compile(std::vector<RouteSpec> routes);
 
-  const std::vector<RouteSpec>& routes() const { return routes_; }
+  // `normalized_path` comes from normalize_path(). No match: the caller answers 404.
+  std::optional<RouteMatchResult> match(std::string_view method, std::string_view host,
+                                        std::string_view normalized_path) const;
+
+  const std::vector<RouteSpec>& routes() const;
 
  private:
-  std::vector<RouteSpec> routes_;
+  struct Compiled;
+  std::shared_ptr<const Compiled> compiled_;
 };
 
 }  // namespace claimgate::policy
