@@ -14,6 +14,7 @@
 #include "admin/admin_server.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "keys/key_manager.h"
 #include "proxy/server.h"
 #include "tools/demo_upstream.h"
 
@@ -29,10 +30,14 @@ constexpr std::string_view kUsage =
     "  claimgate demo [--port N]        run a demo on an embedded config with a built-in upstream\n"
     "  claimgate --version\n";
 
-proxy::RuntimeConfigPtr make_runtime(const config::Config& c) {
+proxy::RuntimeConfigPtr make_runtime(const config::Config& c, const keys::KeyManager& key_manager) {
   auto runtime = std::make_shared<proxy::RuntimeConfig>();
   runtime->settings = c.proxy;
-  runtime->routes = policy::RouteTable(c.routes);
+  auto routes = policy::RouteTable::compile(c.routes);
+  if (!routes) throw std::runtime_error("routes: " + routes.error());  // --check-config reports this first
+  runtime->routes = std::move(*routes);
+  runtime->path_options = c.path_options;
+  runtime->authenticator = std::make_shared<auth::Authenticator>(c.auth, key_manager.providers());
   return runtime;
 }
 
@@ -49,11 +54,14 @@ int run_gateway(net::io_context& control, const config::Config& c, const std::st
     if (!ec) stop_signal.set_value(signal);
   });
 
-  proxy::Server server(make_runtime(c));
+  keys::KeyManager key_manager(control, c.providers, std::chrono::milliseconds(c.auth.startup_timeout_ms));
+  std::optional<proxy::Server> server;
   std::optional<admin::AdminServer> admin;
   try {
-    server.start();
-    admin.emplace(control, c.proxy.admin, [&server] { return !server.is_draining(); });
+    server.emplace(make_runtime(c, key_manager));
+    key_manager.start();
+    server->start();
+    admin.emplace(control, c.proxy.admin, [&] { return !server->is_draining() && key_manager.is_ready(); });
     admin->start();
   } catch (const std::exception& e) {
     log::error("startup_failed", {{"error", e.what()}});
@@ -64,8 +72,9 @@ int run_gateway(net::io_context& control, const config::Config& c, const std::st
 
   std::thread control_thread([&control] { control.run(); });
   const int signal = stop_signal.get_future().get();
-  log::info("draining", {{"signal", signal}, {"active_connections", server.active_connections()}});
-  const proxy::DrainResult drained = server.drain();
+  log::info("draining", {{"signal", signal}, {"active_connections", server->active_connections()}});
+  const proxy::DrainResult drained = server->drain();
+  key_manager.stop();
   log::info("stopped", {{"cut_off_connections", drained.cut_off}});
   admin->stop();
   control.stop();

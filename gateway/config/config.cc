@@ -80,10 +80,27 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& node, c
   if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", u.idle_timeout_ms, 1, kMaxMillis);
 }
 
+// Routes that verify tokens need providers, and may only name providers that exist.
+void check_route_providers(Reader& r, const YAML::Node& routes, const Config& c) {
+  for (std::size_t i = 0; i < c.routes.size() && i < routes.size(); ++i) {
+    const policy::RouteSpec& route = c.routes[i];
+    const std::string key = "routes[" + std::to_string(i) + "]";
+    if (route.auth != policy::AuthMode::Anonymous && c.providers.empty())
+      r.error(routes[i], key + ".auth",
+              std::string(policy::to_string(route.auth)) + " needs at least one entry in providers (or use auth: anonymous)");
+    for (const std::string& name : route.providers) {
+      const bool known = std::any_of(c.providers.begin(), c.providers.end(),
+                                     [&](const keys::ProviderSpec& p) { return p.name == name; });
+      if (!known) r.error(routes[i], key + ".providers", "names no entry of providers: \"" + name + "\"");
+    }
+  }
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "", {"listen", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
-                               "log_level", "upstreams", "routes"}))
+                               "log_level", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
+                               "payload_header", "strip_token", "token_cache_entries", "startup_timeout_ms"}))
     return c;
   proxy::Settings& s = c.proxy;
   if (auto n = root["listen"]) r.read_endpoint(n, "listen", s.listen);
@@ -106,6 +123,14 @@ Config read_config(Reader& r, const YAML::Node& root) {
           r.error(n, "trusted_proxies", "\"" + text + "\" is not an IP address or CIDR");
         }
       }
+    }
+  }
+  if (auto n = root["path_normalization"]) {
+    if (r.check_map(n, "path_normalization", {"allow_encoded_slash", "allow_backslash", "allow_path_parameters"})) {
+      policy::PathOptions& p = c.path_options;
+      if (auto b = n["allow_encoded_slash"]) r.read_bool(b, "path_normalization.allow_encoded_slash", p.allow_encoded_slash);
+      if (auto b = n["allow_backslash"]) r.read_bool(b, "path_normalization.allow_backslash", p.allow_backslash);
+      if (auto b = n["allow_path_parameters"]) r.read_bool(b, "path_normalization.allow_path_parameters", p.allow_path_parameters);
     }
   }
   if (s.listen.host == s.admin.host && s.listen.port == s.admin.port && s.listen.port != 0)
@@ -131,8 +156,12 @@ Config read_config(Reader& r, const YAML::Node& root) {
     r.error(root, "upstreams", "is required");
   }
 
+  if (auto n = root["providers"]) read_providers(r, n, c.providers);
+  read_auth(r, root, c.auth);
+
   if (auto routes = root["routes"]) {
     read_routes(r, routes, s, c.routes);
+    check_route_providers(r, routes, c);
   } else {
     r.error(root, "routes", "is required");
   }

@@ -4,7 +4,10 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/auth_settings.h"
 #include "core/result.h"
+#include "keys/provider_spec.h"
+#include "policy/path_normalizer.h"
 #include "policy/route_table.h"
 #include "proxy/settings.h"
 
@@ -13,6 +16,9 @@ namespace claimgate::config {
 struct Config {
   proxy::Settings proxy;
   std::vector<policy::RouteSpec> routes;
+  policy::PathOptions path_options;
+  std::vector<keys::ProviderSpec> providers;
+  auth::AuthSettings auth;
   std::string log_level = "info";
 };
 

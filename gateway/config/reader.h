@@ -138,6 +138,10 @@ class Reader {
   }
 };
 
+// providers.cc
+void read_providers(Reader& r, const YAML::Node& node, std::vector<keys::ProviderSpec>& out);
+void read_auth(Reader& r, const YAML::Node& root, auth::AuthSettings& out);
+
 // routes.cc
 void read_routes(Reader& r, const YAML::Node& routes, const proxy::Settings& settings,
                  std::vector<policy::RouteSpec>& out);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "auth/decision.h"
 #include "core/log.h"
 #include "proxy/forwarding.h"
 #include "proxy/worker.h"
@@ -33,7 +34,7 @@ bool is_connection_loss(const boost::system::error_code& ec) {
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), config_(worker.shared().config), stream_(std::move(socket)) {
+    : worker_(worker), config_(worker.shared().config), stream_(std::move(socket)), key_wait_timer_(worker.ioc()) {
   worker_.add_session(this);
   worker_.shared().live_connections.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
@@ -127,22 +128,94 @@ void ClientSession::on_head(std::size_t head_bytes) {
   const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
   keep_alive_ = parser_->get().keep_alive() && !draining;
 
-  const policy::RouteSpec* route = config_->routes.match(head_.method, head_.host, head_.path());
-  if (!route) return send_local_reply(http::reply_no_route());
-  upstream_spec_ = config_->settings.find_upstream(route->upstream);
+  auto path = policy::normalize_path(head_.path(), config_->path_options);
+  if (!path) {
+    // The request itself was well framed: answer 400 and keep the connection.
+    return send_local_reply(http::LocalReply{400, "bad_request", std::string(policy::describe(path.error())), false, {}});
+  }
+  normalized_path_ = std::move(*path);
+  auto match = config_->routes.match(head_.method, head_.host, normalized_path_);
+  if (!match) return send_local_reply(http::reply_no_route());
+  route_ = std::move(*match);
+  upstream_spec_ = config_->settings.find_upstream(route_.route->upstream);
+  authenticate(true);
+}
 
-  build_upstream_request();
+void ClientSession::authenticate(bool may_wait) {
+  request_fields_.clear();
+  for (const auto& f : parser_->get()) request_fields_.emplace_back(f.name_string(), f.value());
+  const std::string_view target = head_.target;
+  const auto question = target.find('?');
+  const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  const auth::RequestFacts facts{head_.method, request_fields_, query, &route_.captures};
+  auth::TokenVerifier& verifier = worker_.verifier(*config_);
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  auth::AuthDecision decision = auth::decide(verifier, *route_.route, facts, now, may_wait);
+  switch (decision.action) {
+    case auth::AuthDecision::Action::Reply:
+      return send_local_reply(decision.reply);
+    case auth::AuthDecision::Action::WaitForKeys:
+      return wait_for_keys(decision.provider);
+    case auth::AuthDecision::Action::Forward:
+      break;
+  }
+  build_upstream_request(decision);
   attempt_ = 0;
   acquire_upstream(true);
 }
 
-void ClientSession::build_upstream_request() {
+// An unknown kid: one refetch (shared with other waiting requests), waited on for a bounded time.
+void ClientSession::wait_for_keys(std::size_t provider) {
+  const auth::Authenticator& authenticator = *config_->authenticator;
+  const std::uint64_t wait = ++key_wait_id_;
+  auto self = shared_from_this();
+  auto resume = [self, wait] {
+    if (self->key_wait_id_ != wait) return;
+    ++self->key_wait_id_;
+    self->key_wait_timer_.cancel();
+    self->authenticate(false);
+  };
+  const bool accepted = authenticator.provider(provider).request_refresh(
+      [executor = stream_.get_executor(), resume] { net::post(executor, resume); });
+  if (!accepted) return authenticate(false);
+  key_wait_timer_.expires_after(milliseconds(authenticator.provider(provider).spec().unknown_kid_wait_ms));
+  key_wait_timer_.async_wait([resume](error_code ec) {
+    if (!ec) resume();
+  });
+}
+
+void ClientSession::build_upstream_request(const auth::AuthDecision& decision) {
   upstream_request_ = {};
   const auto& incoming = parser_->get();
-  ForwardingContext context{client_ip_, client_is_trusted_, head_, *upstream_spec_};
+  const auth::Authenticator& authenticator = *config_->authenticator;
+  ForwardingContext context{client_ip_, client_is_trusted_, head_, *upstream_spec_, &authenticator.claim_headers()};
+  const auth::AuthSettings& auth_settings = authenticator.settings();
+  std::string target = normalized_path_;
+  std::string_view query;
+  if (const auto q = head_.target.find('?'); q != std::string::npos) query = std::string_view(head_.target).substr(q + 1);
+  std::string stripped_query;
+  for (const auth::FoundToken& t : decision.tokens) {
+    const auth::TokenSource& source = auth_settings.token_sources[t.source_index];
+    if (source.kind == auth::TokenSource::Kind::Query) {
+      // A token in the URL never travels further.
+      stripped_query = auth::remove_query_parameter(query, source.name);
+      query = stripped_query;
+    } else if (auth_settings.strip_token) {
+      context.strip_token_header = source.kind == auth::TokenSource::Kind::Header ? source.name : "";
+      if (source.kind == auth::TokenSource::Kind::Cookie) context.strip_cookie = source.name;
+    }
+  }
+  if (!query.empty()) {
+    target += '?';
+    target += query;
+  }
   copy_request_fields(incoming, context, upstream_request_);
+  if (decision.identity) {
+    for (auto& [name, value] : authenticator.claim_headers().values_for(*decision.identity)) upstream_request_.set(name, value);
+  }
   upstream_request_.method_string(incoming.method_string());
-  upstream_request_.target(head_.target);
+  upstream_request_.target(target);
   upstream_request_.version(11);
   if (head_.chunked) upstream_request_.chunked(true);
 }
@@ -446,6 +519,8 @@ void ClientSession::do_linger() {
 
 void ClientSession::abort() {
   waiting_for_request_ = false;
+  ++key_wait_id_;
+  key_wait_timer_.cancel();
   upstream_.reset();
   error_code ec;
   stream_.socket().close(ec);

@@ -2,6 +2,7 @@
 // One client connection: reads requests in order, checks their framing, picks a route, relays
 // the request to the upstream and the response back, streaming bodies through a fixed buffer.
 #include <boost/beast/core.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/decision.h"
 #include "http/local_reply.h"
 #include "http/request_head.h"
 #include "proxy/runtime_config.h"
@@ -64,7 +66,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void do_linger();
   void abort();
 
-  void build_upstream_request();
+  void authenticate(bool may_wait);
+  void wait_for_keys(std::size_t provider);
+  void build_upstream_request(const auth::AuthDecision& decision);
   bool can_retry(error_code ec) const;
 
   Worker& worker_;
@@ -79,6 +83,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   std::optional<BodyRequestParser> parser_;
   http::RequestHead head_;
+  std::string normalized_path_;
+  policy::RouteMatchResult route_{};
+  std::vector<std::pair<std::string_view, std::string_view>> request_fields_;
+  boost::asio::steady_timer key_wait_timer_;
+  std::uint64_t key_wait_id_ = 0;
   const UpstreamSpec* upstream_spec_ = nullptr;
   int attempt_ = 0;
   std::unique_ptr<UpstreamConnection> upstream_;

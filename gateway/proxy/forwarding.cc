@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/token_sources.h"
+
 namespace claimgate::proxy {
 
 namespace bhttp = boost::beast::http;
@@ -79,6 +81,13 @@ void copy_request_fields(const bhttp::fields& in, const ForwardingContext& conte
       has_host = true;
     }
     if (is_named_in(options, name_string)) continue;
+    if (context.claim_headers && context.claim_headers->is_reserved(name_string)) continue;
+    if (!context.strip_token_header.empty() && http::iequals(name_string, context.strip_token_header)) continue;
+    if (!context.strip_cookie.empty() && name == bhttp::field::cookie) {
+      const std::string rest = auth::remove_cookie(f.value(), context.strip_cookie);
+      if (!rest.empty()) out.insert(name, name_string, rest);
+      continue;
+    }
     out.insert(name, name_string, f.value());
   }
 

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "auth/claim_headers.h"
 #include "http/request_head.h"
 #include "proxy/settings.h"
 
@@ -15,6 +16,9 @@ struct ForwardingContext {
   bool client_is_trusted;  // its X-Forwarded-Proto/-Host and X-Real-IP are kept
   const http::RequestHead& head;
   const UpstreamSpec& upstream;
+  const auth::ClaimHeaders* claim_headers = nullptr;  // incoming look-alikes of these are dropped
+  std::string_view strip_token_header;                // strip_token: the token's header
+  std::string_view strip_cookie;                      // strip_token: the token's cookie
 };
 
 void copy_request_fields(const boost::beast::http::fields& in, const ForwardingContext& context,

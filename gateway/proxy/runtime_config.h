@@ -2,6 +2,8 @@
 // The immutable snapshot a request runs against; shared by every worker behind shared_ptr<const>.
 #include <memory>
 
+#include "auth/authenticator.h"
+#include "policy/path_normalizer.h"
 #include "policy/route_table.h"
 #include "proxy/settings.h"
 
@@ -10,6 +12,8 @@ namespace claimgate::proxy {
 struct RuntimeConfig {
   Settings settings;
   policy::RouteTable routes;
+  policy::PathOptions path_options;
+  std::shared_ptr<const auth::Authenticator> authenticator;  // never null; without providers it only strips
 };
 
 using RuntimeConfigPtr = std::shared_ptr<const RuntimeConfig>;

@@ -35,6 +35,7 @@ Server::~Server() {
 void Server::start() {
   const Settings& s = impl_->shared.config->settings;
   unsigned n = s.threads != 0 ? s.threads : std::max(1u, std::thread::hardware_concurrency());
+  impl_->shared.worker_count = n;
   for (unsigned i = 0; i < n; ++i) {
     auto worker = std::make_unique<Worker>(impl_->shared);
     worker->listen(s.listen);

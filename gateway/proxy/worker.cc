@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <system_error>
 
 #include "core/log.h"
@@ -48,6 +49,15 @@ void Worker::on_accept(const boost::system::error_code& ec, tcp::socket socket) 
     log::error("accept_failed", {{"error", ec.message()}});
   }
   do_accept();
+}
+
+auth::TokenVerifier& Worker::verifier(const RuntimeConfig& config) {
+  if (!verifier_ || &verifier_->authenticator() != config.authenticator.get()) {
+    const unsigned threads = std::max(1u, shared_.worker_count);
+    verifier_ = std::make_unique<auth::TokenVerifier>(config.authenticator,
+                                                      config.authenticator->settings().token_cache_entries / threads);
+  }
+  return *verifier_;
 }
 
 void Worker::begin_drain() {

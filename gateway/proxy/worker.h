@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <unordered_set>
 
+#include "auth/authenticator.h"
 #include "proxy/runtime_config.h"
 #include "proxy/upstream_pool.h"
 
@@ -20,6 +21,7 @@ struct SharedState {
   RuntimeConfigPtr config;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> live_connections{0};
+  unsigned worker_count = 1;
 };
 
 class Worker {
@@ -32,6 +34,8 @@ class Worker {
 
   boost::asio::io_context& ioc() { return ioc_; }
   UpstreamPool& pool() { return pool_; }
+  // This thread's verifier (key-set copies and token cache) for the config's authenticator.
+  auth::TokenVerifier& verifier(const RuntimeConfig& config);
   SharedState& shared() { return shared_; }
 
   void add_session(ClientSession* s) { sessions_.insert(s); }
@@ -48,6 +52,7 @@ class Worker {
   boost::asio::io_context ioc_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
   UpstreamPool pool_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
 };
 
 }  // namespace claimgate::proxy

@@ -89,7 +89,8 @@ class Handler(socketserver.StreamRequestHandler):
                     left -= len(data)
             url = urlsplit(target)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            close = lower.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+            close = (lower.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+                     or query.get("close") == "1")
             if url.path == "/reset":
                 self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 self.request.close()

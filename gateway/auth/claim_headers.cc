@@ -1,0 +1,148 @@
+#include "auth/claim_headers.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/log.h"
+
+namespace claimgate::auth {
+namespace {
+
+void append_list_element(std::string& out, std::string_view element) {
+  for (char c : element) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == ',') {
+      out += "%2C";
+    } else {
+      out += c;
+    }
+  }
+}
+
+void append_number(std::string& out, double v) {
+  char buf[32];
+  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec == std::errc{}) out.append(buf, ptr);
+}
+
+void append_json(std::string& out, const ClaimValue& v) {
+  if (v.is_null()) {
+    out += "null";
+  } else if (v.is_bool()) {
+    out += v.as_bool() ? "true" : "false";
+  } else if (v.is_integer()) {
+    out += std::to_string(v.as_integer());
+  } else if (v.is_double()) {
+    append_number(out, v.as_number());
+  } else if (v.is_string()) {
+    out += '"';
+    log::append_json_escaped(out, v.as_string());
+    out += '"';
+  } else if (v.is_array()) {
+    out += '[';
+    bool first = true;
+    for (const ClaimValue& item : v.as_array()) {
+      if (!first) out += ',';
+      first = false;
+      append_json(out, item);
+    }
+    out += ']';
+  } else {
+    out += '{';
+    bool first = true;
+    for (const auto& [name, item] : v.as_object()) {
+      if (!first) out += ',';
+      first = false;
+      out += '"';
+      log::append_json_escaped(out, name);
+      out += "\":";
+      append_json(out, item);
+    }
+    out += '}';
+  }
+}
+
+void append_scalar_or_json(std::string& out, const ClaimValue& v) {
+  if (v.is_string()) {
+    out += v.as_string();
+  } else if (v.is_double()) {
+    append_number(out, v.as_number());
+  } else if (v.is_array() || v.is_object() || v.is_null()) {
+    append_json(out, v);
+  } else {
+    std::string text;
+    v.scalar_text(text);
+    out += text;
+  }
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ',';
+    append_list_element(out, item);
+  }
+  return out;
+}
+
+bool is_safe_header_value(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+}  // namespace
+
+std::string fold_header_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c == '_' || c == '.') c = '-';
+  }
+  return out;
+}
+
+ClaimHeaders::ClaimHeaders(const AuthSettings& settings)
+    : headers_(settings.claim_headers), payload_header_(settings.payload_header) {
+  for (const ClaimHeader& h : headers_) reserved_folded_.push_back(fold_header_name(h.header));
+  if (!payload_header_.empty()) reserved_folded_.push_back(fold_header_name(payload_header_));
+}
+
+bool ClaimHeaders::is_reserved(std::string_view incoming_name) const {
+  const std::string folded = fold_header_name(incoming_name);
+  return std::find(reserved_folded_.begin(), reserved_folded_.end(), folded) != reserved_folded_.end();
+}
+
+std::vector<std::pair<std::string, std::string>> ClaimHeaders::values_for(const Identity& identity) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(headers_.size() + 1);
+  for (const ClaimHeader& h : headers_) {
+    std::string value;
+    if (h.claim_path == "roles") {
+      if (identity.roles.empty()) continue;
+      value = join_list(identity.roles);
+    } else if (h.claim_path == "scopes") {
+      if (identity.scopes.empty()) continue;
+      value = join_list(identity.scopes);
+    } else {
+      const ClaimValue* v = identity.token.claims.find(h.claim_path);
+      if (!v || v->is_null()) continue;
+      if (v->is_array()) {
+        bool first = true;
+        for (const ClaimValue& item : v->as_array()) {
+          if (!first) value += ',';
+          first = false;
+          std::string element;
+          append_scalar_or_json(element, item);
+          append_list_element(value, element);
+        }
+      } else {
+        append_scalar_or_json(value, *v);
+      }
+    }
+    if (is_safe_header_value(value)) out.emplace_back(h.header, std::move(value));
+  }
+  if (!payload_header_.empty()) out.emplace_back(payload_header_, identity.payload_segment);
+  return out;
+}
+
+}  // namespace claimgate::auth

@@ -1,0 +1,141 @@
+#include "auth/decision.h"
+
+#include <algorithm>
+
+#include "http/request_head.h"
+#include "policy/requirement.h"
+
+namespace claimgate::auth {
+namespace {
+
+constexpr std::string_view kRealm = "Bearer realm=\"claimgate\"";
+
+bool is_cors_preflight(const policy::RouteSpec& route, const RequestFacts& r) {
+  if (!route.bypass_cors_preflight || r.method != "OPTIONS") return false;
+  bool origin = false;
+  bool request_method = false;
+  for (const auto& [name, value] : r.headers) {
+    origin = origin || http::iequals(name, "origin");
+    request_method = request_method || http::iequals(name, "access-control-request-method");
+  }
+  return origin && request_method;
+}
+
+AuthDecision forward(IdentityPtr identity, std::string_view outcome, std::vector<FoundToken> tokens = {}) {
+  AuthDecision d;
+  d.action = AuthDecision::Action::Forward;
+  d.identity = std::move(identity);
+  d.outcome = outcome;
+  d.reason = outcome;
+  d.tokens = std::move(tokens);
+  return d;
+}
+
+AuthDecision answer(http::LocalReply reply, std::string_view outcome, std::string_view reason) {
+  AuthDecision d;
+  d.action = AuthDecision::Action::Reply;
+  d.reply = std::move(reply);
+  d.outcome = outcome;
+  d.reason = reason;
+  return d;
+}
+
+http::LocalReply reply_keys_unavailable() {
+  return http::reply_service_unavailable("The token issuer's keys are not loaded yet.");
+}
+
+}  // namespace
+
+http::LocalReply reply_missing_token() {
+  return {401, "missing_token", "A bearer token is required.", false, {{"WWW-Authenticate", std::string(kRealm)}}};
+}
+
+http::LocalReply reply_invalid_token(std::string_view reason) {
+  return {401,
+          "invalid_token",
+          std::string(reason),
+          false,
+          {{"WWW-Authenticate", std::string(kRealm) + ", error=\"invalid_token\", error_description=\"" + std::string(reason) + "\""}}};
+}
+
+http::LocalReply reply_invalid_request(std::string_view reason, std::string_view description) {
+  return {400,
+          "invalid_request",
+          std::string(description),
+          false,
+          {{"WWW-Authenticate", std::string(kRealm) + ", error=\"invalid_request\", error_description=\"" + std::string(reason) + "\""}}};
+}
+
+http::LocalReply reply_insufficient_scope(std::string_view reason, const std::vector<std::string>& scopes) {
+  std::string challenge = std::string(kRealm) + ", error=\"insufficient_scope\", error_description=\"" + std::string(reason) + "\"";
+  if (!scopes.empty()) {
+    challenge += ", scope=\"";
+    for (std::size_t i = 0; i < scopes.size(); ++i) challenge += (i ? " " : "") + scopes[i];
+    challenge += '"';
+  }
+  return {403, "insufficient_scope", std::string(reason), false, {{"WWW-Authenticate", std::move(challenge)}}};
+}
+
+AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
+                    std::int64_t now, bool may_wait) {
+  const bool anonymous = route.auth == policy::AuthMode::Anonymous;
+  if (is_cors_preflight(route, request)) return forward(nullptr, "cors_preflight");
+
+  const Authenticator& authenticator = verifier.authenticator();
+  auto found = find_tokens(authenticator.settings().token_sources, request.headers, request.query);
+  if (!found) {
+    if (anonymous) return forward(nullptr, "anonymous");
+    if (found.error() == ExtractionError::MalformedCredentials)
+      return answer(reply_invalid_token(to_string(found.error())), "invalid_token", to_string(found.error()));
+    return answer(reply_invalid_request(to_string(found.error()), describe(found.error())), "invalid_request",
+                  to_string(found.error()));
+  }
+  if (found->empty()) {
+    if (route.auth == policy::AuthMode::Required) return answer(reply_missing_token(), "missing_token", "missing_token");
+    return forward(nullptr, "anonymous");
+  }
+
+  // The first token is the identity; any other, different token must verify too.
+  IdentityPtr identity;
+  for (std::size_t i = 0; i < found->size(); ++i) {
+    const std::string_view token = (*found)[i].token;
+    if (i > 0 && std::any_of(found->begin(), found->begin() + static_cast<std::ptrdiff_t>(i),
+                             [&](const FoundToken& t) { return t.token == token; }))
+      continue;
+    VerifyOutcome v = verifier.verify(token, now);
+    if (v.status == VerifyStatus::UnknownKid && may_wait && !anonymous) {
+      AuthDecision d;
+      d.action = AuthDecision::Action::WaitForKeys;
+      d.provider = v.provider;
+      d.outcome = "waiting_for_keys";
+      d.reason = v.reason;
+      return d;
+    }
+    if (v.status != VerifyStatus::Verified) {
+      if (anonymous) return forward(nullptr, "anonymous");
+      if (v.status == VerifyStatus::NoKeys) return answer(reply_keys_unavailable(), "keys_unavailable", v.reason);
+      return answer(reply_invalid_token(v.reason), "invalid_token", v.reason);
+    }
+    if (!route.providers.empty()) {
+      const std::string& name = authenticator.provider(v.provider).spec().name;
+      if (std::find(route.providers.begin(), route.providers.end(), name) == route.providers.end()) {
+        if (anonymous) return forward(nullptr, "anonymous");
+        return answer(reply_invalid_token("provider_not_allowed"), "invalid_token", "provider_not_allowed");
+      }
+    }
+    if (i == 0) identity = std::move(v.identity);
+  }
+
+  if (anonymous) return forward(std::move(identity), "anonymous", std::move(*found));
+  static const std::vector<std::string> kNoCaptures;
+  const policy::Subject subject{identity->token.claims, identity->roles, identity->scopes};
+  const policy::Evaluation evaluation =
+      policy::evaluate(route.require, subject, request.captures ? *request.captures : kNoCaptures);
+  if (evaluation.decision != policy::Decision::Allow) {
+    const std::string_view reason = policy::to_string(evaluation.decision);
+    return answer(reply_insufficient_scope(reason, evaluation.required_scopes), "forbidden", reason);
+  }
+  return forward(std::move(identity), "allow", std::move(*found));
+}
+
+}  // namespace claimgate::auth

@@ -1,0 +1,45 @@
+#pragma once
+// What the gateway does with a request once its route is known: forward it (with or without an
+// identity), answer it (401/403/400/503), or wait briefly for an unknown-kid key refetch.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "auth/token_sources.h"
+#include "http/local_reply.h"
+#include "policy/route_table.h"
+
+namespace claimgate::auth {
+
+struct RequestFacts {
+  std::string_view method;
+  HeaderList headers;
+  std::string_view query;
+  const std::vector<std::string>* captures = nullptr;  // from the route match
+};
+
+struct AuthDecision {
+  enum class Action { Forward, Reply, WaitForKeys };
+  Action action = Action::Reply;
+  http::LocalReply reply;         // Reply
+  IdentityPtr identity;           // Forward: the verified identity, or null (anonymous)
+  std::size_t provider = 0;       // WaitForKeys
+  std::string_view outcome;       // allow, anonymous, missing_token, invalid_token, forbidden, ...
+  std::string_view reason;        // a stable reason name for logs and metrics
+  std::vector<FoundToken> tokens; // what was found, for strip_token
+};
+
+// `may_wait` is false on the retry after a key refetch, so a request waits at most once.
+AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
+                    std::int64_t now_unix_s, bool may_wait);
+
+// RFC 6750 answers, built in one place.
+http::LocalReply reply_missing_token();
+http::LocalReply reply_invalid_token(std::string_view reason);
+http::LocalReply reply_invalid_request(std::string_view reason, std::string_view description);
+http::LocalReply reply_insufficient_scope(std::string_view reason, const std::vector<std::string>& scopes);
+
+}  // namespace claimgate::auth
