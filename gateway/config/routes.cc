@@ -1,52 +1,188 @@
+#include <regex>
 #include <string>
 
 #include "config/reader.h"
 #include "http/request_head.h"
 
+// How claim values written in YAML compare with the JSON values of a token (the rule of
+// policy/requirement.h, made strict here): a condition value is text, compared case-sensitively
+// with the claim's scalar text, which is a JSON string as-is, an integer in decimal and a boolean
+// as true/false. So `tenant_id: org_a` matches "org_a"; `level: 3` matches 3 and "3"; `beta: true`
+// matches true and "true". A JSON float, null, object or an absent claim never equals anything;
+// an array claim matches when one of its elements does. In YAML, quoting keeps any text as
+// written ("007", "1.5", "null"); the unquoted scalars that YAML reads as something other than a
+// string or a canonical integer/boolean are rejected, because they could never match as the
+// reader expects: floats (1.5, .inf), null (~, null), other boolean spellings (True, FALSE) and
+// integers not in plain decimal (+1, 007, 0x1F, 0o17).
+
 namespace claimgate::config {
 namespace {
+
+using policy::Requirement;
+
+// Why an unquoted YAML scalar cannot serve as claim text, or empty when it can. The patterns are
+// the YAML 1.2 core schema's.
+std::string_view plain_scalar_problem(const std::string& text) {
+  static const std::regex kNull("~|null|Null|NULL|");
+  static const std::regex kOtherBool("True|TRUE|False|FALSE");
+  static const std::regex kInt("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");
+  static const std::regex kDecimal("0|-?[1-9][0-9]*");
+  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+  if (std::regex_match(text, kNull)) return "null never equals a claim; use { exists: false } for an absent claim";
+  if (std::regex_match(text, kOtherBool)) return "write booleans as true or false";
+  if (std::regex_match(text, kInt))
+    return std::regex_match(text, kDecimal) ? "" : "write integers in plain decimal, or quote the value to compare it as text";
+  if (std::regex_match(text, kFloat)) return "a float never equals a claim; quote the value to compare it as text";
+  return {};
+}
+
+bool read_claim_text(Reader& r, const YAML::Node& node, const std::string& key, std::string& out) {
+  if (!node.IsScalar() && !node.IsNull()) {
+    r.error(node, key, "must be a string, an integer or a boolean");
+    return false;
+  }
+  const std::string text = node.IsNull() ? std::string() : node.Scalar();
+  // yaml-cpp tags quoted scalars "!" and plain ones "?".
+  if (node.Tag() != "!") {
+    if (const std::string_view problem = plain_scalar_problem(text); !problem.empty()) {
+      r.error(node, key, std::string(problem));
+      return false;
+    }
+  }
+  out = text;
+  return true;
+}
+
+// scalar: equality; list: one of; { exists: bool } or { regex: "..." }.
+std::optional<policy::ClaimCondition> read_claim_condition(Reader& r, const YAML::Node& node, const std::string& key) {
+  if (node.IsSequence()) {
+    if (node.size() == 0) {
+      r.error(node, key, "must list at least one value");
+      return std::nullopt;
+    }
+    std::vector<std::string> texts(node.size());
+    bool ok = true;
+    for (std::size_t i = 0; i < node.size(); ++i)
+      ok = read_claim_text(r, node[i], key + "[" + std::to_string(i) + "]", texts[i]) && ok;
+    if (!ok) return std::nullopt;
+    return policy::ClaimCondition::one_of(std::move(texts));
+  }
+  if (node.IsMap()) {
+    if (!r.check_map(node, key, {"exists", "regex"})) return std::nullopt;
+    if (node.size() != 1) {
+      r.error(node, key, "needs exactly one of exists, regex");
+      return std::nullopt;
+    }
+    if (auto n = node["exists"]) {
+      bool present = true;
+      if (!r.read_bool(n, key + ".exists", present)) return std::nullopt;
+      return policy::ClaimCondition::exists(present);
+    }
+    if (auto n = node["regex"]) {
+      std::string pattern;
+      if (!r.read_string(n, key + ".regex", pattern)) return std::nullopt;
+      auto condition = policy::ClaimCondition::regex(pattern);
+      if (!condition) {
+        r.error(n, key + ".regex", "invalid RE2 pattern: " + condition.error());
+        return std::nullopt;
+      }
+      return std::move(*condition);
+    }
+    return std::nullopt;
+  }
+  std::string text;
+  if (!read_claim_text(r, node, key, text)) return std::nullopt;
+  return policy::ClaimCondition::equals(std::move(text));
+}
+
+std::vector<std::string> read_names(Reader& r, const YAML::Node& node, const std::string& key) {
+  std::vector<std::string> names;
+  if (r.read_string_list(node, key, names) && names.empty()) r.error(node, key, "must list at least one name");
+  return names;
+}
+
+Requirement read_requirement(Reader& r, const YAML::Node& node, const std::string& key);
+
+std::vector<Requirement> read_alternatives(Reader& r, const YAML::Node& node, const std::string& key) {
+  std::vector<Requirement> children;
+  if (!node.IsSequence() || node.size() == 0) {
+    r.error(node, key, "must be a non-empty list of requirements");
+    return children;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i)
+    children.push_back(read_requirement(r, node[i], key + "[" + std::to_string(i) + "]"));
+  return children;
+}
+
+// Several keys in one mapping are ANDed, in the order written; {} allows any valid token.
+Requirement read_requirement(Reader& r, const YAML::Node& node, const std::string& key) {
+  if (!r.check_map(node, key, {"roles_any", "roles_all", "scopes_any", "scopes_all", "claims", "path_claims", "any", "all"}))
+    return {};
+  std::vector<Requirement> parts;
+  for (const auto& item : node) {
+    const std::string name = item.first.Scalar();
+    const YAML::Node& value = item.second;
+    const std::string k = Reader::join(key, name);
+    if (name == "roles_any") parts.push_back(Requirement::roles_any(read_names(r, value, k)));
+    if (name == "roles_all") parts.push_back(Requirement::roles_all(read_names(r, value, k)));
+    if (name == "scopes_any") parts.push_back(Requirement::scopes_any(read_names(r, value, k)));
+    if (name == "scopes_all") parts.push_back(Requirement::scopes_all(read_names(r, value, k)));
+    if (name == "any") parts.push_back(Requirement::any(read_alternatives(r, value, k)));
+    if (name == "all") parts.push_back(Requirement::all(read_alternatives(r, value, k)));
+    if (name != "claims" && name != "path_claims") continue;
+    if (!value.IsMap() || value.size() == 0) {
+      r.error(value, k, name == "claims" ? "must be a non-empty mapping of claim -> value, [values], { exists } or { regex }"
+                                         : "must be a non-empty mapping of claim -> capture index");
+      continue;
+    }
+    for (const auto& claim : value) {
+      const std::string path = claim.first.Scalar();
+      const std::string ck = Reader::join(k, path);
+      if (name == "claims") {
+        if (auto condition = read_claim_condition(r, claim.second, ck))
+          parts.push_back(Requirement::claim_is(path, std::move(*condition)));
+      } else if (std::size_t capture = 0; r.read_int(claim.second, ck, capture, 1, 99)) {
+        parts.push_back(Requirement::path_claim(path, capture));
+      }
+    }
+  }
+  return parts.size() == 1 ? std::move(parts.front()) : Requirement::all(std::move(parts));
+}
+
+void read_match(Reader& r, const YAML::Node& m, const std::string& mk, policy::RouteMatch& match) {
+  if (!r.check_map(m, mk, {"path", "path_prefix", "path_glob", "path_regex", "methods", "host"})) return;
+  const auto read_optional = [&](const char* name, std::optional<std::string>& out) {
+    std::string text;
+    if (auto n = m[name]; n && r.read_string(n, Reader::join(mk, name), text)) out = std::move(text);
+  };
+  read_optional("path", match.path);
+  read_optional("path_prefix", match.path_prefix);
+  read_optional("path_glob", match.path_glob);
+  read_optional("path_regex", match.path_regex);
+  read_optional("host", match.host);
+  if (auto n = m["methods"]; n && r.read_string_list(n, mk + ".methods", match.methods)) {
+    for (const std::string& method : match.methods) {
+      if (!http::is_token(method)) r.error(n, mk + ".methods", "\"" + method + "\" is not an HTTP method token");
+    }
+  }
+}
 
 void read_route(Reader& r, const YAML::Node& node, std::size_t index, const proxy::Settings& settings,
                 policy::RouteSpec& route) {
   const std::string key = "routes[" + std::to_string(index) + "]";
   route.name = "route_" + std::to_string(index);
-  if (!r.check_map(node, key, {"name", "match", "upstream", "auth"})) return;
+  if (!r.check_map(node, key,
+                   {"name", "match", "upstream", "auth", "require", "providers", "bypass_cors_preflight"}))
+    return;
   if (auto n = node["name"]) r.read_string(n, key + ".name", route.name);
 
+  const std::size_t errors_before_match = r.errors.size();
   if (auto m = node["match"]) {
-    const std::string mk = key + ".match";
-    if (r.check_map(m, mk, {"path", "path_prefix", "methods", "host"})) {
-      auto read_path = [&](const char* name, std::optional<std::string>& out) {
-        if (auto n = m[name]) {
-          std::string p;
-          if (r.read_string(n, mk + "." + name, p)) {
-            if (!p.starts_with('/')) {
-              r.error(n, mk + "." + name, "must start with '/'");
-            } else {
-              out = std::move(p);
-            }
-          }
-        }
-      };
-      read_path("path", route.match.path);
-      read_path("path_prefix", route.match.path_prefix);
-      if (route.match.path && route.match.path_prefix) r.error(m, mk, "set either path or path_prefix, not both");
-      if (!m["path"] && !m["path_prefix"]) r.error(m, mk, "needs path or path_prefix");
-      if (auto n = m["methods"]) {
-        if (r.read_string_list(n, mk + ".methods", route.match.methods)) {
-          for (const std::string& method : route.match.methods) {
-            if (!http::is_token(method)) r.error(n, mk + ".methods", "\"" + method + "\" is not an HTTP method token");
-          }
-        }
-      }
-      if (auto n = m["host"]) {
-        std::string h;
-        if (r.read_string(n, mk + ".host", h)) route.match.host = std::move(h);
-      }
-    }
+    read_match(r, m, key + ".match", route.match);
   } else {
     r.error(node, key + ".match", "is required");
   }
+  const bool match_read = r.errors.size() == errors_before_match;
 
   if (auto n = node["upstream"]) {
     if (r.read_string(n, key + ".upstream", route.upstream) && !settings.find_upstream(route.upstream))
@@ -58,15 +194,25 @@ void read_route(Reader& r, const YAML::Node& node, std::size_t index, const prox
   if (auto n = node["auth"]) {
     std::string mode;
     if (r.read_string(n, key + ".auth", mode)) {
-      const auto parsed = policy::parse_auth_mode(mode);
-      if (!parsed) {
-        r.error(n, key + ".auth", "must be one of required, optional, anonymous");
-      } else if (*parsed != policy::AuthMode::Anonymous) {
-        r.error(n, key + ".auth", "\"" + mode + "\" needs token verification, which this build does not provide yet; use anonymous");
-      } else {
+      if (const auto parsed = policy::parse_auth_mode(mode)) {
         route.auth = *parsed;
+      } else {
+        r.error(n, key + ".auth", "must be one of required, optional, anonymous");
       }
     }
+  }
+  for (const char* name : {"require", "providers"}) {
+    if (route.auth == policy::AuthMode::Anonymous && node[name])
+      r.error(node[name], Reader::join(key, name), "has no effect on a route with auth: anonymous");
+  }
+  if (auto n = node["require"]) route.require = read_requirement(r, n, key + ".require");
+  if (auto n = node["providers"]) r.read_string_list(n, key + ".providers", route.providers);
+  if (auto n = node["bypass_cors_preflight"]) r.read_bool(n, key + ".bypass_cors_preflight", route.bypass_cors_preflight);
+
+  // What only compiling finds (which path matcher, normalised form, glob and regex syntax, capture
+  // numbers): the table is compiled per route so that the error carries this route's line.
+  if (match_read) {
+    if (auto compiled = policy::RouteTable::compile({route}); !compiled) r.error(node, key, compiled.error());
   }
 }
 

@@ -62,10 +62,146 @@ routes:
   - { match: { path: /a, path_prefix: /b }, upstream: app, auth: anonymous }
   - { name: x, match: { path: /a, methods: ["GE T"] }, upstream: nope, auth: anonymous }
   - { name: x, match: { path: /c }, upstream: app, auth: anonymous }
-)") == "c.yaml:3: routes[0].match: set either path or path_prefix, not both\n"
+)") == "c.yaml:3: routes[0]: route \"route_0\": needs exactly one of path, path_prefix, path_glob, path_regex\n"
        "c.yaml:4: routes[1].match.methods: \"GE T\" is not an HTTP method token\n"
        "c.yaml:4: routes[1].upstream: names no entry of upstreams: \"nope\"\n"
        "c.yaml:5: routes[2].name: duplicate route name \"x\"\n");
+}
+
+namespace {
+// A provider so that routes which verify tokens are accepted.
+constexpr const char* kWithProvider = R"(upstreams: { app: { url: "http://a:1" } }
+providers:
+  - { name: usso, issuer: "https://sso.example.com", jwks_file: /etc/claimgate/usso.json, algorithms: [EdDSA] }
+)";
+
+bool has_error(const std::string& errors, const std::string& line) {
+  return errors.find(line + "\n") != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("routes: matchers, auth, providers, requirements and path normalisation") {
+  using claimgate::policy::Requirement;
+  using Kind = Requirement::Kind;
+  const auto c = load_config_text(std::string(kWithProvider) + R"yaml(routes:
+  - name: tenants
+    match: { path_regex: "/tenants/([^/]+)/.*", methods: [GET], host: API.example.com }
+    upstream: app
+    providers: [usso]
+    bypass_cors_preflight: true
+    require:
+      roles_any: [editor]
+      claims:
+        permissions.pma.role: admin
+        tenant_id: [org_a, org_b]
+        "https://example.com/roles": { exists: true }
+        sub: { regex: "user:.*" }
+        level: 3
+        beta: true
+        code: "007"
+      path_claims: { tenant_id: 1 }
+      any: [ { scopes_all: ["write:posts"] }, { roles_all: [admin] } ]
+  - match: { path_glob: /files/** }
+    upstream: app
+    auth: optional
+  - match: { path_prefix: / }
+    upstream: app
+    require: {}
+path_normalization: { allow_encoded_slash: true, allow_path_parameters: true }
+)yaml");
+  REQUIRE_MESSAGE(c.has_value(), format_errors("c.yaml", c.error()));
+  REQUIRE(c->routes.size() == 3);
+  const auto& tenants = c->routes[0];
+  CHECK(tenants.auth == claimgate::policy::AuthMode::Required);
+  CHECK(tenants.providers == std::vector<std::string>{"usso"});
+  CHECK(tenants.bypass_cors_preflight);
+  CHECK(tenants.match.path_regex == "/tenants/([^/]+)/.*");
+  CHECK(tenants.match.host == "API.example.com");
+  REQUIRE(tenants.require.kind == Kind::All);
+  std::vector<Kind> kinds;
+  for (const Requirement& r : tenants.require.children) kinds.push_back(r.kind);
+  CHECK(kinds == std::vector<Kind>{Kind::RolesAny, Kind::Claim, Kind::Claim, Kind::Claim, Kind::Claim, Kind::Claim,
+                                   Kind::Claim, Kind::Claim, Kind::PathClaim, Kind::Any});
+  CHECK(tenants.require.children[2].claim == "tenant_id");
+  CHECK(tenants.require.children[2].condition.describe() == "in [\"org_a\", \"org_b\"]");
+  CHECK(tenants.require.children[3].claim == "https://example.com/roles");
+  CHECK(tenants.require.children[8].capture == 1);
+  CHECK(tenants.require.children[9].children.size() == 2);
+
+  const claimgate::Claims claims{{"permissions", claimgate::ClaimValue::Object{{"pma", claimgate::ClaimValue::Object{{"role", "admin"}}}}},
+                                 {"tenant_id", "org_a"}, {"https://example.com/roles", "x"}, {"sub", "user:alice"},
+                                 {"level", 3}, {"beta", true}, {"code", "007"}};
+  const std::vector<std::string> roles{"editor"};
+  const std::vector<std::string> scopes{"write:posts"};
+  const claimgate::policy::Subject subject{claims, roles, scopes};
+  CHECK(evaluate(tenants.require, subject, {"/tenants/org_a/x", "org_a"}).decision == claimgate::policy::Decision::Allow);
+  CHECK(evaluate(tenants.require, subject, {"/tenants/org_b/x", "org_b"}).decision ==
+        claimgate::policy::Decision::PathBindingMismatch);
+
+  CHECK(c->routes[1].auth == claimgate::policy::AuthMode::Optional);
+  CHECK(c->routes[1].match.path_glob == "/files/**");
+  CHECK(c->routes[2].require.kind == Kind::All);
+  CHECK(c->routes[2].require.children.empty());
+  CHECK(c->path_options.allow_encoded_slash);
+  CHECK_FALSE(c->path_options.allow_backslash);
+  CHECK(c->path_options.allow_path_parameters);
+  CHECK_FALSE(load_config_text(kMinimal)->path_options.allow_encoded_slash);
+}
+
+TEST_CASE("route errors name the key path and line") {
+  const std::string e = errors_of(std::string(kWithProvider) + R"yaml(routes:
+  - match: { path_prefix: /a }
+    upstream: app
+    require:
+      any:
+        - { roles_any: [admin] }
+        - { scopes_all: "write:posts" }
+        - { role_any: [x] }
+      claims:
+        tenant_id: ~
+        level: 1.5
+        beta: True
+        n: 007
+        ok: "007"
+        sub: { regex: "(" }
+        x: { exists: true, regex: a }
+      path_claims: { tenant_id: 0 }
+      roles_all: []
+  - match: { path_regex: "/t/(" }
+    upstream: app
+  - match: { path_regex: "/t/([^/]+)" }
+    upstream: app
+    require: { path_claims: { tenant_id: 2 } }
+  - match: { path_prefix: /p, path_glob: /p/* }
+    upstream: app
+  - match: { path: /x }
+    upstream: app
+    auth: anonymous
+    require: { roles: [a] }
+  - match: { path_prefix: /a//b }
+    upstream: app
+    auth: anonymous
+path_normalization: { allow_backslash: yes }
+)yaml");
+  CAPTURE(e);
+  CHECK(has_error(e, "c.yaml:10: routes[0].require.any[1].scopes_all: must be a list of strings"));
+  CHECK(e.find("c.yaml:11: routes[0].require.any[2].role_any: unknown key (expected one of: roles_any") != std::string::npos);
+  CHECK(has_error(e, "c.yaml:13: routes[0].require.claims.tenant_id: null never equals a claim; use { exists: false } for an absent claim"));
+  CHECK(has_error(e, "c.yaml:14: routes[0].require.claims.level: a float never equals a claim; quote the value to compare it as text"));
+  CHECK(has_error(e, "c.yaml:15: routes[0].require.claims.beta: write booleans as true or false"));
+  CHECK(has_error(e, "c.yaml:16: routes[0].require.claims.n: write integers in plain decimal, or quote the value to compare it as text"));
+  CHECK(e.find("c.yaml:17:") == std::string::npos);
+  CHECK(has_error(e, "c.yaml:18: routes[0].require.claims.sub.regex: invalid RE2 pattern: missing ): ("));
+  CHECK(has_error(e, "c.yaml:19: routes[0].require.claims.x: needs exactly one of exists, regex"));
+  CHECK(has_error(e, "c.yaml:20: routes[0].require.path_claims.tenant_id: must be between 1 and 99"));
+  CHECK(has_error(e, "c.yaml:21: routes[0].require.roles_all: must list at least one name"));
+  CHECK(has_error(e, "c.yaml:22: routes[1]: route \"route_1\": path_regex: \"/t/(\": missing ): /t/("));
+  CHECK(has_error(e, "c.yaml:24: routes[2]: route \"route_2\": require.path_claims refers to capture 2, but the route's path has 1 capture"));
+  CHECK(has_error(e, "c.yaml:27: routes[3]: route \"route_3\": needs exactly one of path, path_prefix, path_glob, path_regex"));
+  CHECK(has_error(e, "c.yaml:32: routes[4].require: has no effect on a route with auth: anonymous"));
+  CHECK(e.find("c.yaml:32: routes[4].require.roles: unknown key (expected one of: roles_any") != std::string::npos);
+  CHECK(has_error(e, "c.yaml:33: routes[5]: route \"route_5\": path_prefix: \"/a//b\" is not in normalised form; requests arrive as \"/a/b\""));
+  CHECK(has_error(e, "c.yaml:36: path_normalization.allow_backslash: must be true or false"));
 }
 
 TEST_CASE("trusted proxies") {
