@@ -1,162 +1,207 @@
 #!/usr/bin/python3
-"""Plain-proxy throughput: claimgate vs nginx proxy_pass, same machine, same run.
+"""claimgate against its peers on one machine, in one run.
 
-An nginx `return 200` upstream and wrk share CPU 1; the proxy under test (claimgate with one
-worker thread, or nginx with one worker process and upstream keepalive) runs alone on CPU 0.
-Rounds alternate between the two proxies so drift on a noisy machine hits both alike.
-Prints requests/s and p50/p99 latency per round, the medians, and claimgate/nginx ratios.
+An nginx `return 200` upstream and wrk share CPU 1; each proxy under test runs alone on CPU 0
+with one worker. Rounds interleave the targets so drift on a noisy machine hits all alike.
 
-Usage: bench/proxy_bench.py [--rounds N] [--duration S] [--connections C] [--binary build/claimgate]
-Needs: nginx, wrk (scripts/install-deps.sh nginx wrk).
+Targets:
+  nginx               nginx proxy_pass with upstream keepalive (plain proxy)
+  claimgate           claimgate, anonymous route (plain proxy)
+  cg-eddsa-cached     claimgate, EdDSA token required, one repeated token (verified-token cache hits)
+  cg-es256-cached     the same with ES256
+  cg-es256-rotating   1,000 distinct ES256 tokens, token cache disabled (every request verifies)
+  cg-eddsa-rotating   the same with EdDSA
+  haproxy-es256       HAProxy 2.6 jwt_verify ES256 on the same 1,000 rotating tokens
+                      (HAProxy checks the signature only: no exp/iss/aud, no JWKS)
+
+Usage: bench/proxy_bench.py [--suite plain|all] [--rounds N] [--duration S] [--connections C]
+Needs: nginx, wrk, haproxy (scripts/install-deps.sh nginx wrk haproxy), python3-jwt.
 """
 import argparse
+import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import free_port, require_tools, run_wrk, start, start_nginx, stop, wait_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+ISSUER = "https://bench.idp"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def make_tokens(work, count):
+    """Keys and tokens from PyJWT/cryptography, an implementation independent of ours."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+
+    es_key = ec.generate_private_key(ec.SECP256R1())
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    jwks = {"keys": []}
+    for key, algo, kid, alg in ((es_key, ECAlgorithm, "es", "ES256"), (ed_key, OKPAlgorithm, "ed", "EdDSA")):
+        jwk = json.loads(algo.to_jwk(key.public_key()))
+        jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+        jwks["keys"].append(jwk)
+    with open(os.path.join(work, "jwks.json"), "w") as f:
+        json.dump(jwks, f)
+    with open(os.path.join(work, "es256.pem"), "wb") as f:
+        f.write(es_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
+    now = int(time.time())
+
+    def mint(key, alg, kid, i):
+        claims = {"iss": ISSUER, "aud": "bench", "sub": "user:%d" % i, "tenant_id": "org_a", "roles": ["editor"],
+                  "scopes": ["read:users", "write:posts"], "iat": now, "exp": now + 3600}
+        return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+    tokens = {"es256": [mint(es_key, "ES256", "es", i) for i in range(count)],
+              "eddsa": [mint(ed_key, "EdDSA", "ed", i) for i in range(count)]}
+    for name, items in tokens.items():
+        with open(os.path.join(work, name + ".tokens"), "w") as f:
+            f.write("\n".join(items) + "\n")
+        with open(os.path.join(work, name + ".lua"), "w") as f:
+            f.write("""local tokens = {}
+for line in io.lines("%s") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i %% #tokens + 1
+  return wrk.format("GET", "/", {["Authorization"] = "Bearer " .. tokens[i]})
+end
+""" % os.path.join(work, name + ".tokens"))
+    return tokens
 
 
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(port)
+def claimgate_config(port, admin, upstream, work, protected, cache_entries):
+    routes = """  - match: { path_prefix: / }
+    upstream: app
+    auth: anonymous
+""" if not protected else """  - match: { path_prefix: / }
+    upstream: app
+    require: { scopes_all: ["read:users"] }
+"""
+    providers = "" if not protected else """token_cache_entries: %d
+providers:
+  - name: bench
+    issuer: "%s"
+    audiences: [bench]
+    jwks_file: %s
+    algorithms: [EdDSA, ES256]
+""" % (cache_entries, ISSUER, os.path.join(work, "jwks.json"))
+    return """listen: "127.0.0.1:%d"
+admin: "127.0.0.1:%d"
+threads: 1
+log_level: warn
+%supstreams:
+  app: { url: "http://127.0.0.1:%d", max_idle_connections: 64 }
+routes:
+%s""" % (port, admin, providers, upstream, routes)
 
 
-def start(cmd, cpu, **kw):
-    return subprocess.Popen(["taskset", "-c", str(cpu)] + cmd, **kw)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def nginx_conf(workdir, body):
-    return """daemon off;
-master_process on;
-worker_processes 1;
-pid %s/nginx.pid;
-error_log %s/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path %s/body;
-  proxy_temp_path %s/proxy;
-  fastcgi_temp_path %s/fastcgi;
-  uwsgi_temp_path %s/uwsgi;
-  scgi_temp_path %s/scgi;
-  %s
-}
-""" % ((workdir,) * 7 + (body,))
-
-
-def parse_wrk(out):
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def ms(label):
-        m = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, ms("50%"), ms("99%"), int(errors.group(1)) if errors else 0
+def haproxy_config(port, upstream, pem):
+    return """global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')
+  http-request deny unless { var(txn.alg) -m str ES256 }
+  http-request deny unless { var(txn.bearer),jwt_verify(txn.alg,"%s") -m int 1 }
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:%d
+""" % (port, pem, upstream)
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--suite", choices=("plain", "all"), default="all")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--duration", type=int, default=6)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--tokens", type=int, default=1000)
     ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "claimgate"))
     args = ap.parse_args()
-    for tool in ("nginx", "wrk", "taskset"):
-        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
-            sys.exit("missing %s: scripts/install-deps.sh nginx wrk" % tool)
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    require_tools("nginx", "wrk", "taskset", *(("haproxy",) if args.suite == "all" else ()))
 
     work = tempfile.mkdtemp(prefix="claimgate-bench-")
-    up_port, nginx_port, cg_port, cg_admin = free_port(), free_port(), free_port(), free_port()
     procs = []
     try:
-        up_dir = os.path.join(work, "upstream")
-        os.makedirs(up_dir)
-        with open(os.path.join(up_dir, "nginx.conf"), "w") as f:
-            f.write(nginx_conf(up_dir, 'server { listen 127.0.0.1:%d; location / { return 200 "ok\\n"; } }' % up_port))
-        procs.append(start([nginx, "-p", up_dir, "-c", "nginx.conf"], 1))
+        up = free_port()
+        procs.append(start_nginx(os.path.join(work, "upstream"),
+                                 'server { listen 127.0.0.1:%d; location / { return 200 "ok\\n"; } }' % up, 1))
+        targets = []  # (name, port, wrk kwargs)
 
-        px_dir = os.path.join(work, "proxy")
-        os.makedirs(px_dir)
-        with open(os.path.join(px_dir, "nginx.conf"), "w") as f:
-            f.write(nginx_conf(px_dir, """upstream app { server 127.0.0.1:%d; keepalive 64; }
+        nginx_port = free_port()
+        procs.append(start_nginx(os.path.join(work, "proxy"), """upstream app { server 127.0.0.1:%d; keepalive 64; }
   server { listen 127.0.0.1:%d;
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr; } }"""
-                               % (up_port, nginx_port)))
-        procs.append(start([nginx, "-p", px_dir, "-c", "nginx.conf"], 0))
+                                 % (up, nginx_port), 0))
+        targets.append(("nginx", nginx_port, {}))
 
-        cg_conf = os.path.join(work, "claimgate.yaml")
-        with open(cg_conf, "w") as f:
-            f.write("""listen: "127.0.0.1:%d"
-admin: "127.0.0.1:%d"
-threads: 1
-log_level: warn
-upstreams:
-  app: { url: "http://127.0.0.1:%d", max_idle_connections: 64 }
-routes:
-  - match: { path_prefix: / }
-    upstream: app
-    auth: anonymous
-""" % (cg_port, cg_admin, up_port))
-        procs.append(start([args.binary, "--config", cg_conf], 0, stderr=open(os.path.join(work, "claimgate.log"), "w")))
-        for p in (up_port, nginx_port, cg_port):
-            wait_port(p)
+        def claimgate(name, protected, cache_entries):
+            port, admin = free_port(), free_port()
+            path = os.path.join(work, name + ".yaml")
+            with open(path, "w") as f:
+                f.write(claimgate_config(port, admin, up, work, protected, cache_entries))
+            procs.append(start([args.binary, "--config", path], 0, stderr=open(os.path.join(work, name + ".log"), "w")))
+            return port
 
-        results = {"nginx": [], "claimgate": []}
-        targets = [("nginx", nginx_port), ("claimgate", cg_port)]
-        for name, port in targets:  # warm-up
-            subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % args.connections, "-d2s",
-                            "http://127.0.0.1:%d/" % port], capture_output=True, check=True)
-        print("%-6s %-10s %12s %10s %10s" % ("round", "proxy", "requests/s", "p50 ms", "p99 ms"))
+        targets.append(("claimgate", claimgate("claimgate", False, 0), {}))
+        if args.suite == "all":
+            tokens = make_tokens(work, args.tokens)
+            cached = claimgate("cg-cached", True, 10000)
+            targets.append(("cg-eddsa-cached", cached, {"headers": ["Authorization: Bearer " + tokens["eddsa"][0]]}))
+            targets.append(("cg-es256-cached", cached, {"headers": ["Authorization: Bearer " + tokens["es256"][0]]}))
+            rotating = claimgate("cg-rotating", True, 0)
+            targets.append(("cg-es256-rotating", rotating, {"script": os.path.join(work, "es256.lua")}))
+            targets.append(("cg-eddsa-rotating", rotating, {"script": os.path.join(work, "eddsa.lua")}))
+            hp = free_port()
+            with open(os.path.join(work, "haproxy.cfg"), "w") as f:
+                f.write(haproxy_config(hp, up, os.path.join(work, "es256.pem")))
+            procs.append(start(["haproxy", "-f", os.path.join(work, "haproxy.cfg"), "-db"], 0,
+                               stdout=open(os.devnull, "w"), stderr=open(os.path.join(work, "haproxy.log"), "w")))
+            targets.append(("haproxy-es256", hp, {"script": os.path.join(work, "es256.lua")}))
+
+        for _, port, _ in targets:
+            wait_port(port)
+        for name, port, kw in targets:  # warm-up, and a check that every target answers 200
+            _, _, _, errors = run_wrk(port, 1, args.connections, **kw)
+            if errors:
+                sys.exit("%s answered %d non-2xx responses in warm-up" % (name, errors))
+
+        results = {name: [] for name, _, _ in targets}
+        print("%-6s %-18s %12s %10s %10s" % ("round", "target", "requests/s", "p50 ms", "p99 ms"))
         for r in range(args.rounds):
-            for name, port in (targets if r % 2 == 0 else targets[::-1]):
-                out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % args.connections,
-                                      "-d%ds" % args.duration, "--latency", "http://127.0.0.1:%d/" % port],
-                                     capture_output=True, text=True, check=True).stdout
-                rps, p50, p99, errors = parse_wrk(out)
+            for name, port, kw in (targets if r % 2 == 0 else targets[::-1]):
+                rps, p50, p99, errors = run_wrk(port, args.duration, args.connections, **kw)
                 if errors:
                     sys.exit("%s answered %d non-2xx responses" % (name, errors))
                 results[name].append((rps, p50, p99))
-                print("%-6d %-10s %12.0f %10.3f %10.3f" % (r + 1, name, rps, p50, p99))
+                print("%-6d %-18s %12.0f %10.3f %10.3f" % (r + 1, name, rps, p50, p99), flush=True)
         med = {n: tuple(statistics.median(x[i] for x in v) for i in range(3)) for n, v in results.items()}
         print()
-        for n in ("nginx", "claimgate"):
-            print("median %-10s %12.0f %10.3f %10.3f" % (n, *med[n]))
-        print("ratio claimgate/nginx: throughput %.2fx, p50 %.2fx, p99 %.2fx (lower latency ratio is better)" % (
-            med["claimgate"][0] / med["nginx"][0], med["claimgate"][1] / med["nginx"][1],
-            med["claimgate"][2] / med["nginx"][2]))
+        for name, _, _ in targets:
+            print("median %-18s %12.0f %10.3f %10.3f" % (name, *med[name]))
+        print()
+
+        def ratio(a, b, note):
+            print("%-40s throughput %.2fx  p50 %.2fx  p99 %.2fx   %s" % (
+                a + " / " + b, med[a][0] / med[b][0], med[a][1] / med[b][1], med[a][2] / med[b][2], note))
+        ratio("claimgate", "nginx", "(aim: throughput >= 1.0x, p99 <= 1.0x)")
+        if args.suite == "all":
+            ratio("cg-eddsa-cached", "claimgate", "(aim: >= 0.9x)")
+            ratio("cg-es256-cached", "claimgate", "(aim: >= 0.9x)")
+            ratio("cg-es256-rotating", "haproxy-es256", "(aim: >= 1.2x)")
     finally:
         for p in reversed(procs):
             stop(p)
