@@ -30,8 +30,13 @@ Result<PathGlob, std::string> PathGlob::parse(std::string_view pattern) {
   return glob;
 }
 
-const std::string* PathGlob::leading_literal() const {
-  return segments_.front().kind == Kind::Literal ? &segments_.front().text : nullptr;
+std::vector<std::string_view> PathGlob::leading_literals() const {
+  std::vector<std::string_view> out;
+  for (const Segment& segment : segments_) {
+    if (segment.kind != Kind::Literal) break;
+    out.push_back(segment.text);
+  }
+  return out;
 }
 
 bool PathGlob::match_segment(const Segment& segment, std::string_view text, std::vector<std::string>* captures) const {

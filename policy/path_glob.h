@@ -20,8 +20,8 @@ class PathGlob {
   bool match(std::string_view path, std::vector<std::string>* captures = nullptr) const;
 
   std::size_t wildcard_count() const { return wildcards_; }
-  // The first segment when it is literal, so that a table can index the glob by it.
-  const std::string* leading_literal() const;
+  // The literal segments before the first wildcard, which every matching path starts with.
+  std::vector<std::string_view> leading_literals() const;
 
  private:
   enum class Kind { Literal, Star, DoubleStar };

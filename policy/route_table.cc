@@ -48,11 +48,15 @@ bool equals_lower(std::string_view lower_case, std::string_view text) {
          std::equal(lower_case.begin(), lower_case.end(), text.begin(), [](char a, char b) { return a == lower(b); });
 }
 
-// "/a/b" -> "a", "/" -> "".
-std::string_view first_segment(std::string_view path) {
-  if (path.empty()) return path;
-  const auto end = path.find('/', 1);
-  return path.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+// "/a/b" -> {"a", "b"}, "/" -> {""}, "" -> {}.
+std::vector<std::string_view> split_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 1; start <= path.size();) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 // The literal text every full match of `pattern` starts with; conservative: it stops at the
@@ -79,7 +83,7 @@ struct PathMatcher {
   std::optional<PathGlob> glob;
   std::unique_ptr<const RE2> regex;
   std::size_t captures = 0;                 // wildcards or groups
-  std::optional<std::string> index_key;     // the first segment every matching path has
+  std::vector<std::string> anchor;  // the leading segments every matching path has
 
   bool matches(std::string_view path) const {
     switch (kind) {
@@ -127,14 +131,18 @@ Result<PathMatcher, std::string> compile_path(const RouteMatch& match) {
     m.kind = match.path ? PathMatcher::Kind::Exact : PathMatcher::Kind::Prefix;
     m.text = match.path ? *match.path : *match.path_prefix;
     if (auto problem = check_normalised(match.path ? "path" : "path_prefix", m.text)) return fail(std::move(*problem));
-    if (match.path || m.text != "/") m.index_key = std::string(first_segment(m.text));
+    const std::string_view& path = match.path ? *match.path : *match.path_prefix;
+    // "/admin/" and "/admin" both cover "/admin" itself.
+    const auto anchor = split_segments(match.path ? path : path.substr(0, path.find_last_not_of('/') + 1));
+    m.anchor.assign(anchor.begin(), anchor.end());
   } else if (match.path_glob) {
     m.kind = PathMatcher::Kind::Glob;
     auto glob = PathGlob::parse(*match.path_glob);
     if (!glob) return fail("path_glob: \"" + *match.path_glob + "\": " + glob.error());
     if (auto problem = check_normalised("path_glob", *match.path_glob)) return fail(std::move(*problem));
     m.captures = glob->wildcard_count();
-    if (const std::string* literal = glob->leading_literal()) m.index_key = *literal;
+    const auto anchor = glob->leading_literals();
+    m.anchor.assign(anchor.begin(), anchor.end());
     m.glob = std::move(*glob);
   } else {
     m.kind = PathMatcher::Kind::Regex;
@@ -145,7 +153,9 @@ Result<PathMatcher, std::string> compile_path(const RouteMatch& match) {
     m.captures = static_cast<std::size_t>(regex->NumberOfCapturingGroups());
     m.regex = std::move(regex);
     m.text = regex_literal_prefix(*match.path_regex);
-    if (m.text.starts_with('/') && m.text.find('/', 1) != std::string::npos) m.index_key = std::string(first_segment(m.text));
+    // Only segments the literal closes with a '/' are known whole.
+    const auto anchor = split_segments(std::string_view(m.text).substr(0, m.text.rfind('/')));
+    m.anchor.assign(anchor.begin(), anchor.end());
   }
   return m;
 }
@@ -166,13 +176,56 @@ bool matches_path_prefix(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || prefix.ends_with('/') || path[prefix.size()] == '/';
 }
 
-// Routes are bucketed by the first path segment every path they match must have; a bucket holds
-// those routes plus the unbucketed ones, in table order, so first-match-wins is kept.
+// A trie over leading path segments. Each route hangs at the node of its anchor; a node's
+// candidates are its own routes and its ancestors', in table order. A request walks down by its
+// segments as far as the trie goes and tries only that node's candidates: every route that can
+// match it hangs on that walk. First match wins as in a linear scan.
 struct RouteTable::Compiled {
+  struct Node {
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> children;
+    std::vector<std::uint32_t> candidates;
+  };
   std::vector<RouteSpec> routes;
   std::vector<PathMatcher> matchers;
-  std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> buckets;
-  std::vector<std::uint32_t> unbucketed;
+  std::vector<Node> nodes{1};  // [0] is the root
+
+  void index(std::uint32_t route, const std::vector<std::string>& anchor) {
+    std::uint32_t at = 0;
+    for (const std::string& segment : anchor) {
+      auto child = nodes[at].children.find(segment);
+      if (child == nodes[at].children.end()) {
+        nodes.emplace_back();
+        child = nodes[at].children.emplace(segment, static_cast<std::uint32_t>(nodes.size() - 1)).first;
+      }
+      at = child->second;
+    }
+    nodes[at].candidates.push_back(route);
+  }
+
+  // Parents come before children in `nodes`, so one forward pass pushes ancestors down.
+  void inherit() {
+    for (Node& parent : nodes) {
+      for (const auto& [segment, child] : parent.children) {
+        std::vector<std::uint32_t>& own = nodes[child].candidates;
+        std::vector<std::uint32_t> merged;
+        merged.reserve(own.size() + parent.candidates.size());
+        std::merge(own.begin(), own.end(), parent.candidates.begin(), parent.candidates.end(), std::back_inserter(merged));
+        own = std::move(merged);
+      }
+    }
+  }
+
+  const std::vector<std::uint32_t>& candidates(std::string_view path) const {
+    std::uint32_t at = 0;
+    for (std::size_t start = 1; start <= path.size();) {
+      const std::size_t end = std::min(path.find('/', start), path.size());
+      const auto child = nodes[at].children.find(path.substr(start, end - start));
+      if (child == nodes[at].children.end()) break;
+      at = child->second;
+      start = end + 1;
+    }
+    return nodes[at].candidates;
+  }
 };
 
 Result<RouteTable, std::string> RouteTable::compile(std::vector<RouteSpec> routes) {
@@ -190,22 +243,8 @@ Result<RouteTable, std::string> RouteTable::compile(std::vector<RouteSpec> route
     compiled->matchers.push_back(std::move(*matcher));
   }
   compiled->routes = std::move(routes);
-
-  for (std::uint32_t i = 0; i < compiled->matchers.size(); ++i) {
-    const auto& key = compiled->matchers[i].index_key;
-    if (key) {
-      compiled->buckets[*key].push_back(i);
-    } else {
-      compiled->unbucketed.push_back(i);
-    }
-  }
-  for (auto& [key, bucket] : compiled->buckets) {
-    std::vector<std::uint32_t> merged;
-    merged.reserve(bucket.size() + compiled->unbucketed.size());
-    std::merge(bucket.begin(), bucket.end(), compiled->unbucketed.begin(), compiled->unbucketed.end(),
-               std::back_inserter(merged));
-    bucket = std::move(merged);
-  }
+  for (std::uint32_t i = 0; i < compiled->matchers.size(); ++i) compiled->index(i, compiled->matchers[i].anchor);
+  compiled->inherit();
   RouteTable table;
   table.compiled_ = std::move(compiled);
   return table;
@@ -215,10 +254,8 @@ std::optional<RouteMatchResult> RouteTable::match(std::string_view method, std::
                                                   std::string_view normalized_path) const {
   if (!compiled_) return std::nullopt;
   const Compiled& c = *compiled_;
-  const auto bucket = c.buckets.find(first_segment(normalized_path));
-  const std::vector<std::uint32_t>& candidates = bucket == c.buckets.end() ? c.unbucketed : bucket->second;
   const std::string_view request_host = host_name(host);
-  for (const std::uint32_t i : candidates) {
+  for (const std::uint32_t i : c.candidates(normalized_path)) {
     const RouteSpec& route = c.routes[i];
     const RouteMatch& m = route.match;
     if (!c.matchers[i].matches(normalized_path)) continue;

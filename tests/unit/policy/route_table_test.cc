@@ -123,7 +123,7 @@ TEST_CASE("regexes match the whole path with RE2; groups are captures") {
   CHECK(captures(table, "/posts/12") == Strings{"/posts/12"});
 }
 
-TEST_CASE("bucketing by first segment keeps table order") {
+TEST_CASE("the segment index keeps table order") {
   // Routes without a literal first segment sit between bucketed ones; order must survive.
   const RouteTable table = compile({route("a-exact", {.path = "/a/x"}),
                                     route("regex-any", {.path_regex = "/(a|b)/y"}),
@@ -143,6 +143,23 @@ TEST_CASE("bucketing by first segment keeps table order") {
   CHECK(matched(table, "/ab/w") == "quantified");
   CHECK(matched(table, "/") == "root");
   CHECK(matched(table, "/zzz") == "root");
+
+  // Anchors deeper than one segment, interleaved with shallower ones.
+  const RouteTable deep = compile({route("glob", {.path_glob = "/a/*/c"}), route("exact", {.path = "/a/b/c"}),
+                                   route("regex", {.path_regex = "/a/b/d/(.*)"}), route("prefix", {.path_prefix = "/a/b/"}),
+                                   route("prefix-a", {.path_prefix = "/a"}), route("trailing", {.path = "/a/b/"}),
+                                   route("deep-exact", {.path = "/a/b/e/f"})});
+  CHECK(matched(deep, "/a/b/c") == "glob");
+  CHECK(matched(deep, "/a/x/c") == "glob");
+  CHECK(matched(deep, "/a/b/d/x") == "regex");
+  CHECK(matched(deep, "/a/b/d") == "prefix");
+  CHECK(matched(deep, "/a/b/") == "prefix");
+  CHECK(matched(deep, "/a/b") == "prefix");
+  CHECK(matched(deep, "/a/b/e/f") == "prefix");
+  CHECK(matched(deep, "/a/x") == "prefix-a");
+  CHECK(matched(deep, "/a") == "prefix-a");
+  CHECK(matched(deep, "/ab") == "<none>");
+  CHECK(matched(deep, "/") == "<none>");
 }
 
 TEST_CASE("compile rejects what can never work, naming the route") {
