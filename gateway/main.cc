@@ -2,7 +2,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <future>
 #include <iostream>
@@ -17,6 +21,9 @@
 #include "keys/key_manager.h"
 #include "proxy/server.h"
 #include "tools/demo_upstream.h"
+#include "tools/keygen.h"
+#include "tools/mint.h"
+#include "tools/token_signer.h"
 
 namespace net = boost::asio;
 using namespace claimgate;
@@ -28,6 +35,9 @@ constexpr std::string_view kUsage =
     "  claimgate --config FILE          run the gateway (logs go to stderr)\n"
     "  claimgate --check-config FILE    validate FILE and list every error\n"
     "  claimgate demo [--port N]        run a demo on an embedded config with a built-in upstream\n"
+    "  claimgate keygen [--alg EdDSA|ES256] [--kid ID] --out-dir DIR   make a key pair and its JWKS\n"
+    "  claimgate mint --key DIR/private.jwk --iss ISS [--sub S] [--aud A] [--ttl-s N] [--scope \"a b\"]\n"
+    "                 [--roles r1,r2] [--claim k=v] [--claim-json k=JSON]   sign a token\n"
     "  claimgate --version\n";
 
 proxy::RuntimeConfigPtr make_runtime(const config::Config& c, const keys::KeyManager& key_manager) {
@@ -115,15 +125,51 @@ int run_demo(const std::vector<std::string_view>& args) {
     }
   }
   const std::uint16_t admin_port = static_cast<std::uint16_t>(listen_port + 1821);  // 8080 -> 9901
+
+  // A fresh signing key; its public JWKS goes to a private temp dir that the provider watches.
+  auto signer = tools::TokenSigner::generate(jwt::Algorithm::EdDSA, "demo-key");
+  if (!signer) {
+    std::cerr << signer.error() << '\n';
+    return 1;
+  }
+  char dir_template[] = "/tmp/claimgate-demo-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  if (!dir) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::string jwks_path = std::string(dir) + "/jwks.json";
+  std::ofstream(jwks_path) << signer->public_jwks();
+
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto mint = [&](ClaimValue::Array scopes, std::int64_t exp) {
+    auto token = signer->sign({{"iss", std::string(tools::kDemoIssuer)},
+                               {"aud", "demo-app"},
+                               {"sub", "user:alice123"},
+                               {"tenant_id", "org_demo"},
+                               {"workspace_id", "ws_engineering"},
+                               {"roles", ClaimValue::Array{"editor"}},
+                               {"scopes", std::move(scopes)},
+                               {"iat", exp - 7200},
+                               {"exp", exp}});
+    return token ? *token : std::string();
+  };
+  const tools::DemoTokens tokens{mint({"read:users", "write:posts"}, now + 7200),
+                                 mint({"read:users", "write:posts"}, now - 3600), mint({"read:users"}, now + 7200)};
+
   net::io_context control;
   tools::DemoUpstream upstream(control);
   upstream.start();
-  auto loaded = config::load_config_text(tools::demo_config_yaml(listen_port, admin_port, upstream.port()));
+  auto loaded = config::load_config_text(tools::demo_config_yaml(listen_port, admin_port, upstream.port(), jwks_path));
   if (!loaded) {
     std::cerr << config::format_errors("<embedded demo config>", loaded.error());
     return 1;
   }
-  return run_gateway(control, *loaded, tools::demo_instructions(listen_port, admin_port));
+  const int code = run_gateway(control, *loaded, tools::demo_instructions(listen_port, admin_port, tokens));
+  std::remove(jwks_path.c_str());
+  ::rmdir(dir);
+  return code;
 }
 
 }  // namespace
@@ -141,6 +187,8 @@ int main(int argc, char** argv) {
   if (args[0] == "--check-config" && args.size() == 2) return check_config(std::string(args[1]));
   if (args[0] == "--config" && args.size() == 2) return run_from_file(std::string(args[1]));
   if (args[0] == "demo") return run_demo({args.begin() + 1, args.end()});
+  if (args[0] == "keygen") return tools::run_keygen({args.begin() + 1, args.end()});
+  if (args[0] == "mint") return tools::run_mint({args.begin() + 1, args.end()});
   std::cerr << kUsage;
   return 2;
 }

@@ -88,30 +88,55 @@ void DemoUpstream::do_accept() {
   });
 }
 
-std::string demo_config_yaml(std::uint16_t listen_port, std::uint16_t admin_port, std::uint16_t upstream_port) {
+std::string demo_config_yaml(std::uint16_t listen_port, std::uint16_t admin_port, std::uint16_t upstream_port,
+                             const std::string& jwks_path) {
   return "listen: \"127.0.0.1:" + std::to_string(listen_port) + "\"\n" +
          "admin: \"127.0.0.1:" + std::to_string(admin_port) + "\"\n" +
          "threads: 1\n"
+         "providers:\n"
+         "  - name: demo\n"
+         "    issuer: \"" + std::string(kDemoIssuer) + "\"\n"
+         "    audiences: [demo-app]\n"
+         "    jwks_file: \"" + jwks_path + "\"\n"
+         "    algorithms: [EdDSA]\n"
+         "    leeway_s: 10\n"
          "upstreams:\n"
          "  demo: { url: \"http://127.0.0.1:" + std::to_string(upstream_port) + "\" }\n"
          "routes:\n"
-         "  - name: demo\n"
-         "    match: { path_prefix: /, methods: [GET, HEAD, POST, PUT, DELETE] }\n"
+         "  - name: public\n"
+         "    match: { path_prefix: /public/ }\n"
          "    upstream: demo\n"
-         "    auth: anonymous\n";
+         "    auth: anonymous\n"
+         "  - name: admin\n"
+         "    match: { path_prefix: /admin }\n"
+         "    upstream: demo\n"
+         "    require: { roles_any: [admin] }\n"
+         "  - name: write-posts\n"
+         "    match: { path: /posts, methods: [POST] }\n"
+         "    upstream: demo\n"
+         "    require: { scopes_all: [\"write:posts\"] }\n"
+         "  - name: any-user\n"
+         "    match: { path_prefix: / }\n"
+         "    upstream: demo\n"
+         "    require: {}\n";
 }
 
-std::string demo_instructions(std::uint16_t listen_port, std::uint16_t admin_port) {
+std::string demo_instructions(std::uint16_t listen_port, std::uint16_t admin_port, const DemoTokens& tokens) {
   const std::string base = "http://127.0.0.1:" + std::to_string(listen_port);
   const std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
-  return "\nclaimgate demo: a gateway on " + base + " in front of a built-in echo upstream.\n"
-         "Try (the upstream echoes what it received, headers included):\n\n"
-         "  curl -s " + base + "/hello\n"
-         "  curl -s -H 'X-Forwarded-For: 6.6.6.6' -H 'X-Real-IP: 6.6.6.6' " + base + "/spoof   # replaced by the gateway\n"
-         "  curl -s -X POST --data-binary 'hello' " + base + "/upload\n"
-         "  curl -s -i -X PATCH " + base + "/x                            # no route: 404 JSON\n"
-         "  printf 'GET / HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 1\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n' | nc 127.0.0.1 " +
-         std::to_string(listen_port) + "   # smuggling shape: 400\n"
+  return "\nclaimgate demo: a gateway on " + base + " in front of a built-in echo upstream that shows\n"
+         "the headers it received. Tokens below are EdDSA, signed by a key made at start.\n\n"
+         "  EDITOR=" + tokens.editor + "\n"
+         "  EXPIRED=" + tokens.expired + "\n"
+         "  READER=" + tokens.reader + "\n\n"
+         "  curl -s " + base + "/public/hello                                   # anonymous route: 200\n"
+         "  curl -s -i " + base + "/me                                          # no token: 401\n"
+         "  curl -s -H \"Authorization: Bearer $EDITOR\" -H 'X-User-Id: spoofed' " + base + "/me   # 200, X-User-* from the token\n"
+         "  curl -s -i -H \"Authorization: Bearer $EXPIRED\" " + base + "/me     # 401 invalid_token \"expired\"\n"
+         "  curl -s -i -X POST -H \"Authorization: Bearer $EDITOR\" " + base + "/posts   # 200: has write:posts\n"
+         "  curl -s -i -X POST -H \"Authorization: Bearer $READER\" " + base + "/posts   # 403 insufficient_scope\n"
+         "  curl -s -i -H \"Authorization: Bearer $EDITOR\" " + base + "/admin/users      # 403: not an admin\n"
+         "  curl -s -i --path-as-is -H \"Authorization: Bearer $EDITOR\" " + base + "/public/../admin/x   # still 403\n"
          "  curl -s " + admin + "/healthz ; curl -s " + admin + "/readyz\n\n"
          "Ctrl-C drains and stops.\n\n";
 }

@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace claimgate::tools {
 
@@ -21,10 +23,20 @@ class DemoUpstream {
   boost::asio::ip::tcp::acceptor acceptor_;
 };
 
-// The embedded default config of `claimgate demo`, pointing its upstream at `upstream_port`.
-std::string demo_config_yaml(std::uint16_t listen_port, std::uint16_t admin_port, std::uint16_t upstream_port);
+inline constexpr std::string_view kDemoIssuer = "https://demo.claimgate.local";
+
+// The embedded default config of `claimgate demo`: its upstream at `upstream_port`, one
+// provider whose keys are the JWKS file at `jwks_path`.
+std::string demo_config_yaml(std::uint16_t listen_port, std::uint16_t admin_port, std::uint16_t upstream_port,
+                             const std::string& jwks_path);
+
+struct DemoTokens {
+  std::string editor;    // roles [editor], scopes [read:users, write:posts]
+  std::string expired;   // the same, expired an hour ago
+  std::string reader;    // scopes [read:users] only: lacks write:posts
+};
 
 // What the demo prints on start: ready-to-paste curl commands.
-std::string demo_instructions(std::uint16_t listen_port, std::uint16_t admin_port);
+std::string demo_instructions(std::uint16_t listen_port, std::uint16_t admin_port, const DemoTokens& tokens);
 
 }  // namespace claimgate::tools
