@@ -2,7 +2,8 @@
 // methods or host), for the first, a middle and the last route and for no match; and
 // normalize_path. Three tables: every route under its own first segment; every route under one
 // shared first segment (the table indexes leading literal segments, so both stay short); and the
-// worst case, 1,000 regexes without a literal prefix, which are tried one by one.
+// worst case, 1,000 regexes without a literal prefix, which are tried one by one. Also evaluate()
+// with and without a trace.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -66,6 +67,24 @@ void bm_match(benchmark::State& state, const std::string& base, int route) {
   for (auto _ : state) benchmark::DoNotOptimize(t.match("GET", "api.example.com", path));
 }
 
+// The USSO token against (admin) or (editor, own tenant, write:posts), which passes on its second branch.
+void bm_evaluate(benchmark::State& state, claimgate::policy::TraceMode mode) {
+  using claimgate::ClaimValue;
+  using claimgate::policy::Requirement;
+  const claimgate::Claims claims{{"sub", "user:alice123"}, {"tenant_id", "org_a"}, {"roles", ClaimValue::Array{"editor"}},
+                                 {"scopes", ClaimValue::Array{"read:users", "write:posts"}}};
+  const std::vector<std::string> roles{"editor"};
+  const std::vector<std::string> scopes{"read:users", "write:posts"};
+  const std::vector<std::string> captures{"/tenants/org_a/posts", "org_a"};
+  const Requirement requirement = Requirement::any(
+      {Requirement::roles_any({"admin"}),
+       Requirement::all({Requirement::roles_all({"editor"}), Requirement::path_claim("tenant_id", 1),
+                         Requirement::claim_is("sub", claimgate::policy::ClaimCondition::equals("user:alice123")),
+                         Requirement::scopes_all({"write:posts"})})});
+  const claimgate::policy::Subject subject{claims, roles, scopes};
+  for (auto _ : state) benchmark::DoNotOptimize(evaluate(requirement, subject, captures, mode));
+}
+
 void bm_normalize(benchmark::State& state, const std::string& path) {
   const claimgate::policy::PathOptions options;
   for (auto _ : state) benchmark::DoNotOptimize(claimgate::policy::normalize_path(path, options));
@@ -85,6 +104,8 @@ BENCHMARK_CAPTURE(bm_match, unanchored_regex_first, std::string(kUnanchored), 0)
 BENCHMARK_CAPTURE(bm_match, unanchored_regex_middle, std::string(kUnanchored), 501);
 BENCHMARK_CAPTURE(bm_match, unanchored_regex_last, std::string(kUnanchored), kRoutes - 1);
 BENCHMARK_CAPTURE(bm_match, unanchored_regex_no_match, std::string(kUnanchored), -1);
+BENCHMARK_CAPTURE(bm_evaluate, trace_off, claimgate::policy::TraceMode::Off);
+BENCHMARK_CAPTURE(bm_evaluate, trace_on, claimgate::policy::TraceMode::On);
 BENCHMARK_CAPTURE(bm_normalize, plain, std::string("/api/v1/users/12345/posts"));
 BENCHMARK_CAPTURE(bm_normalize, tricky, std::string("/public/%2e%2e/%61dmin//x/./y%7e%3a"));
 

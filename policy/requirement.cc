@@ -113,22 +113,24 @@ class Evaluator {
       case Kind::All:
       case Kind::Any: return combine(r, depth);
       case Kind::RolesAny:
-      case Kind::RolesAll: return held(r, depth, subject_.roles, "roles", Decision::MissingRole);
+      case Kind::RolesAll: return check_names(r, depth, subject_.roles, "roles", Decision::MissingRole);
       case Kind::ScopesAny:
-      case Kind::ScopesAll: return held(r, depth, subject_.scopes, "scopes", Decision::MissingScope);
+      case Kind::ScopesAll: return check_names(r, depth, subject_.scopes, "scopes", Decision::MissingScope);
       case Kind::Claim: {
         const ClaimValue* value = subject_.claims.find(r.claim);
         const bool pass = r.condition.matches(value);
-        note(depth, pass, "claims " + r.claim + " " + r.condition.describe(), render(value));
+        if (trace_) note(depth, pass, "claims " + r.claim + " " + r.condition.describe(), render(value));
         return pass ? Outcome{} : Outcome{Decision::ClaimMismatch};
       }
       case Kind::PathClaim: {
         const ClaimValue* value = subject_.claims.find(r.claim);
         const std::string_view capture = r.capture < captures_.size() ? captures_[r.capture] : std::string_view();
         const bool pass = !capture.empty() && any_scalar(value, [&](std::string_view text) { return text == capture; });
-        std::string what = "path_claims " + r.claim + " == capture " + std::to_string(r.capture) + " ";
-        append_quoted(what, capture);
-        note(depth, pass, what, render(value));
+        if (trace_) {
+          std::string what = "path_claims " + r.claim + " == capture " + std::to_string(r.capture) + " ";
+          append_quoted(what, capture);
+          note(depth, pass, what, render(value));
+        }
         return pass ? Outcome{} : Outcome{Decision::PathBindingMismatch};
       }
     }
@@ -162,14 +164,15 @@ class Evaluator {
     return failure.value_or(Outcome{Decision::ClaimMismatch});
   }
 
-  Outcome held(const Requirement& r, std::size_t depth, const std::vector<std::string>& held, std::string_view what,
-               Decision missing) {
+  Outcome check_names(const Requirement& r, std::size_t depth, const std::vector<std::string>& held,
+                      std::string_view what, Decision missing) {
     const bool all = r.kind == Requirement::Kind::RolesAll || r.kind == Requirement::Kind::ScopesAll;
     const auto has = [&](const std::string& name) { return contains(held, name); };
     const bool pass = all ? std::all_of(r.names.begin(), r.names.end(), has)
                           : std::any_of(r.names.begin(), r.names.end(), has);
-    note(depth, pass, std::string(to_string(r.kind)) + " " + render_list(r.names),
-         std::string(what) + ": " + render_list(held));
+    if (trace_)
+      note(depth, pass, std::string(to_string(r.kind)) + " " + render_list(r.names),
+           std::string(what) + ": " + render_list(held));
     if (pass) return Outcome{};
     return Outcome{missing, missing == Decision::MissingScope ? &r.names : nullptr};
   }
@@ -180,8 +183,9 @@ class Evaluator {
     return trace_->size() - 1;
   }
 
+  // Callers check trace_ first, so that no line is built without a trace.
   void note(std::size_t depth, bool pass, const std::string& what, const std::string& seen) {
-    if (trace_) trace_->push_back(indent(depth) + what + (pass ? ": pass (" : ": fail (") + seen + ")");
+    trace_->push_back(indent(depth) + what + (pass ? ": pass (" : ": fail (") + seen + ")");
   }
 
   static std::string indent(std::size_t depth) { return std::string(depth * 2, ' '); }
