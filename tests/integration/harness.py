@@ -283,3 +283,107 @@ def main():
     import warnings
     warnings.simplefilter("ignore", ResourceWarning)  # sockets left to the GC in failing paths
     unittest.main(verbosity=2)
+
+
+# ---------------------------------------------------------------------------- auth helpers
+# Added for test_auth.py and test_keys.py; nothing above depends on them.
+
+# The routes of the config contract (issue 5), in order.
+CONTRACT_ROUTES = """
+  - name: public
+    match: { path_prefix: /public/ }
+    upstream: app
+    auth: anonymous
+  - match: { path_prefix: /admin }
+    upstream: app
+    require: { roles_any: [admin] }
+  - match: { path: /posts, methods: [POST] }
+    upstream: app
+    require: { scopes_all: ["write:posts"] }
+  - match: { path_prefix: /pma/ }
+    upstream: app
+    require: { claims: { permissions.pma.role: admin } }
+  - match: { path_regex: "^/tenants/([^/]+)/.*" }
+    upstream: app
+    require: { path_claims: { tenant_id: 1 } }
+  - match: { path_prefix: /opt/ }
+    upstream: app
+    auth: optional
+  - match: { path_prefix: /cors/ }
+    upstream: app
+    bypass_cors_preflight: true
+  - match: { path_prefix: / }
+    upstream: app
+    require: {}
+"""
+
+
+def provider_yaml(**fields):
+    """One providers: list item in YAML flow style (JSON values are valid YAML)."""
+    return "  - " + json.dumps(fields) + "\n"
+
+
+def auth_config(listen, admin, upstream_port, providers, routes=CONTRACT_ROUTES, extra="", startup_timeout_ms=10000):
+    """A gateway config with `providers` (dicts, see provider_yaml) and the contract's routes."""
+    return """listen: "127.0.0.1:%d"
+admin: "127.0.0.1:%d"
+threads: 2
+drain_timeout_ms: 2000
+startup_timeout_ms: %d
+%s
+providers:
+%s
+upstreams:
+  app: { url: "http://127.0.0.1:%d", connect_timeout_ms: 1000, response_timeout_ms: 3000 }
+routes:%s""" % (listen, admin, startup_timeout_ms, extra, "".join(provider_yaml(**p) for p in providers),
+                upstream_port, routes)
+
+
+def readyz(admin_port):
+    return request(admin_port, path="/readyz").status
+
+
+def wait_ready(admin_port, timeout=10.0):
+    """Polls /readyz until 200; returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if readyz(admin_port) == 200:
+                return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("/readyz on %d not 200 after %.1f s" % (admin_port, timeout))
+
+
+def start_gateway(config_text):
+    """A Gateway on `config_text` whose listen and admin ports are listening (not necessarily ready)."""
+    import re
+    gw = Gateway(config_text)
+    listen = int(re.search(r'^listen: "127\.0\.0\.1:(\d+)"', config_text, re.M).group(1))
+    admin = int(re.search(r'^admin: "127\.0\.0\.1:(\d+)"', config_text, re.M).group(1))
+    try:
+        gw.wait(listen)
+        wait_for_port(admin, proc=gw.proc)
+    except Exception:
+        gw.stop()
+        sys.stderr.write(gw.logs())
+        raise
+    return gw
+
+
+def challenge_params(resp):
+    """WWW-Authenticate: Bearer realm="...", k="v" -> {"scheme": "Bearer", k: v}."""
+    import re
+    value = resp.header("WWW-Authenticate")
+    if value is None:
+        return None
+    scheme, _, rest = value.partition(" ")
+    params = {"scheme": scheme}
+    for k, v in re.findall(r'([A-Za-z_]+)="((?:[^"\\]|\\.)*)"', rest):
+        params[k] = v
+    return params
+
+
+def bearer(token):
+    return [("Authorization", "Bearer " + token)]

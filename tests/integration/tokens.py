@@ -1,0 +1,137 @@
+"""Test keys, JWKS documents and tokens, made by independent implementations (python3-cryptography
+for the keys and signatures, python3-jwcrypto to check what `claimgate mint` signs).
+
+    key = SigningKey("EdDSA", kid="a1")           # also ES256, RS256, HS256
+    jwks_json([key.public_jwk()])                 # {"keys": [...]}
+    mint(key, {"iss": ..., "sub": ...})           # compact JWS; iat/exp added unless given
+    mint(key, claims, header={"kid": "other"})    # any header member overridden or added
+"""
+import base64
+import json
+import os
+import time
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+import hmac as _hmac
+import hashlib
+
+
+def b64u(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64u_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _int_bytes(n, size=None):
+    size = size or (n.bit_length() + 7) // 8
+    return n.to_bytes(size, "big")
+
+
+class SigningKey:
+    """A key pair (or HMAC secret) with its JWK and a signer for compact JWS."""
+
+    def __init__(self, alg="EdDSA", kid=None, secret=None):
+        self.alg = alg
+        self.kid = kid if kid is not None else b64u(os.urandom(6))
+        if alg == "EdDSA":
+            self.private = ed25519.Ed25519PrivateKey.generate()
+        elif alg == "ES256":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+        elif alg == "RS256":
+            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        elif alg == "HS256":
+            self.private = None
+            self.secret = secret if secret is not None else os.urandom(32)
+        else:
+            raise ValueError("unsupported alg " + alg)
+
+    def public_jwk(self, with_alg=True, use="sig"):
+        if self.alg == "EdDSA":
+            raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(raw)}
+        elif self.alg == "ES256":
+            nums = self.private.public_key().public_numbers()
+            jwk = {"kty": "EC", "crv": "P-256", "x": b64u(_int_bytes(nums.x, 32)), "y": b64u(_int_bytes(nums.y, 32))}
+        elif self.alg == "RS256":
+            nums = self.private.public_key().public_numbers()
+            jwk = {"kty": "RSA", "n": b64u(_int_bytes(nums.n)), "e": b64u(_int_bytes(nums.e))}
+        else:
+            jwk = {"kty": "oct", "k": b64u(self.secret)}
+        jwk["kid"] = self.kid
+        if with_alg:
+            jwk["alg"] = self.alg
+        if use:
+            jwk["use"] = use
+        return jwk
+
+    def sign(self, signing_input):
+        data = signing_input.encode("ascii")
+        if self.alg == "EdDSA":
+            return self.private.sign(data)
+        if self.alg == "ES256":
+            r, s = decode_dss_signature(self.private.sign(data, ec.ECDSA(hashes.SHA256())))
+            return _int_bytes(r, 32) + _int_bytes(s, 32)
+        if self.alg == "RS256":
+            return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return _hmac.new(self.secret, data, hashlib.sha256).digest()
+
+
+def jwks_json(jwks):
+    """`jwks` is a list of public JWK dicts (or SigningKeys)."""
+    keys = [k.public_jwk() if isinstance(k, SigningKey) else k for k in jwks]
+    return json.dumps({"keys": keys})
+
+
+def mint(key, claims, header=None, ttl_s=3600, now=None, drop=()):
+    """A compact JWS over `claims` (a dict, or raw payload text). iat and exp are added to a dict
+    unless present or listed in `drop`. `header` members replace the defaults {alg, typ, kid}
+    (a value None removes the member)."""
+    now = int(time.time()) if now is None else now
+    if isinstance(claims, dict):
+        claims = dict(claims)
+        if "iat" not in claims and "iat" not in drop:
+            claims["iat"] = now
+        if "exp" not in claims and "exp" not in drop:
+            claims["exp"] = now + ttl_s
+        payload = json.dumps(claims, separators=(",", ":"))
+    else:
+        payload = claims
+    h = {"alg": key.alg, "typ": "JWT", "kid": key.kid}
+    for name, value in (header or {}).items():
+        if value is None:
+            h.pop(name, None)
+        else:
+            h[name] = value
+    signing_input = b64u(json.dumps(h, separators=(",", ":"))) + "." + b64u(payload)
+    return signing_input + "." + b64u(key.sign(signing_input))
+
+
+def verify_with_jwcrypto(token, jwks_text, issuer=None, audience=None):
+    """Verifies `token` with python3-jwcrypto against a JWKS document; returns the claims dict.
+    Raises on any failure."""
+    from jwcrypto import jwk, jwt
+    keyset = jwk.JWKSet.from_json(jwks_text)
+    check = {}
+    if issuer is not None:
+        check["iss"] = issuer
+    if audience is not None:
+        check["aud"] = audience
+    t = jwt.JWT(jwt=token, key=keyset, check_claims=check or None,
+                algs=["EdDSA", "ES256", "RS256"])
+    return json.loads(t.claims)
+
+
+def usso_claims(issuer, audience="your-app", **extra):
+    """The USSO-style identity of issue 5."""
+    claims = {
+        "iss": issuer, "aud": audience, "sub": "user:alice123", "tenant_id": "tenant-42",
+        "workspace_id": "ws-7", "roles": ["editor"], "scopes": ["read:users", "write:posts"],
+    }
+    claims.update(extra)
+    return claims
