@@ -112,6 +112,25 @@ struct PathMatcher {
   }
 };
 
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string describe_path_miss(const PathMatcher& matcher, const RouteMatch& match, std::string_view path) {
+  const std::string subject = "path " + quoted(path);
+  switch (matcher.kind) {
+    case PathMatcher::Kind::Exact: return subject + " is not " + quoted(matcher.text);
+    case PathMatcher::Kind::Prefix: return subject + " is not under prefix " + quoted(matcher.text);
+    case PathMatcher::Kind::Glob: return subject + " does not match glob " + quoted(*match.path_glob);
+    case PathMatcher::Kind::Regex: return subject + " does not match regex " + quoted(*match.path_regex);
+  }
+  return subject + " does not match";
+}
+
+std::string describe_method_miss(std::string_view method, const std::vector<std::string>& methods) {
+  std::string out = "method " + quoted(method) + " is not in [";
+  for (std::size_t i = 0; i < methods.size(); ++i) out += (i ? ", " : "") + methods[i];
+  return out + "]";
+}
+
 // A literal path routes can only match if it is what normalize_path() produces.
 std::optional<std::string> check_normalised(std::string_view kind, const std::string& path) {
   constexpr PathOptions kAllowAll{true, true, true};
@@ -264,6 +283,41 @@ std::optional<RouteMatchResult> RouteTable::match(std::string_view method, std::
     return RouteMatchResult{&route, c.matchers[i].captures_of(normalized_path)};
   }
   return std::nullopt;
+}
+
+std::string_view to_string(RouteMiss miss) {
+  switch (miss) {
+    case RouteMiss::None: return "matched";
+    case RouteMiss::Path: return "path";
+    case RouteMiss::Method: return "method";
+    case RouteMiss::Host: return "host";
+  }
+  return "matched";
+}
+
+std::vector<RouteTrace> RouteTable::explain_match(std::string_view method, std::string_view host,
+                                                  std::string_view normalized_path) const {
+  std::vector<RouteTrace> out;
+  if (!compiled_) return out;
+  const Compiled& c = *compiled_;
+  const std::string_view request_host = host_name(host);
+  for (std::size_t i = 0; i < c.routes.size(); ++i) {
+    const RouteMatch& m = c.routes[i].match;
+    RouteTrace& t = out.emplace_back(RouteTrace{&c.routes[i], i, RouteMiss::None, {}});
+    if (!c.matchers[i].matches(normalized_path)) {
+      t.miss = RouteMiss::Path;
+      t.why_not = describe_path_miss(c.matchers[i], m, normalized_path);
+    } else if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end()) {
+      t.miss = RouteMiss::Method;
+      t.why_not = describe_method_miss(method, m.methods);
+    } else if (m.host && !equals_lower(*m.host, request_host)) {
+      t.miss = RouteMiss::Host;
+      t.why_not = "host " + quoted(normalize_host(host)) + " is not " + quoted(*m.host);
+    } else {
+      break;
+    }
+  }
+  return out;
 }
 
 const std::vector<RouteSpec>& RouteTable::routes() const {

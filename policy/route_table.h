@@ -46,6 +46,19 @@ struct RouteMatchResult {
   std::vector<std::string> captures;
 };
 
+// Why a route did not match a request, for `claimgate explain`. Checked in match()'s order.
+enum class RouteMiss { None, Path, Method, Host };
+
+std::string_view to_string(RouteMiss miss);  // "matched", "path", "method", "host"
+
+// One route as explain_match() saw it.
+struct RouteTrace {
+  const RouteSpec* route = nullptr;
+  std::size_t index = 0;             // in table order
+  RouteMiss miss = RouteMiss::None;  // None: this route matched
+  std::string why_not;               // a sentence naming the request's value and the route's; empty when matched
+};
+
 // "Api.Example.com.:8443" -> "api.example.com"; "[::1]:80" -> "[::1]".
 std::string normalize_host(std::string_view host);
 
@@ -63,6 +76,12 @@ class RouteTable {
 
   // `normalized_path` comes from normalize_path(). No match: the caller answers 404.
   std::optional<RouteMatchResult> match(std::string_view method, std::string_view host,
+                                        std::string_view normalized_path) const;
+
+  // For `claimgate explain`: every route in table order up to and including the first match
+  // (all of them when none matches), each with why it did not match. A linear scan, so it agrees
+  // with match(), whose index only skips routes that cannot match.
+  std::vector<RouteTrace> explain_match(std::string_view method, std::string_view host,
                                         std::string_view normalized_path) const;
 
   const std::vector<RouteSpec>& routes() const;
