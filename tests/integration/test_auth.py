@@ -281,6 +281,28 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(sent_values(r, "X-User-Id"), ["user:alice123"])
         self.assertEqual(split_list(sent_values(r, "X-User-Roles")[0]), ["editor"])
 
+    def test_claim_values_cannot_inject_headers(self):
+        for sub in ("alice\r\nX-Injected: 1", "alice\nX-Injected: 1", "alice\u0000x", "alice\rX-Injected: 1"):
+            with self.subTest(sub=sub):
+                r = self.req("/me", headers=bearer(self.token(sub=sub, tenant_id="t\r\nX-Injected: 2")))
+                if r.status == 200:
+                    self.assertEqual(sent_values(r, "X-Injected"), [])
+                    for value in sent_values(r, "X-User-Id") + sent_values(r, "X-User-Tenant"):
+                        self.assertFalse(set(value) & {"\r", "\n", "\0"}, repr(value))
+                else:
+                    self.assertEqual(r.status, 401, r.body)
+        # Roles and scopes list elements too.
+        r = self.req("/me", headers=bearer(self.token(roles=["editor\r\nX-Injected: 3"], scopes=["a\nX-Injected: 4"])))
+        if r.status == 200:
+            self.assertEqual(sent_values(r, "X-Injected"), [])
+
+    def test_oversized_token(self):
+        t = self.token(padding="x" * 17000)  # over the 16 KiB default max_token_bytes
+        r = self.req("/me", headers=bearer(t))
+        self.assertIn(r.status, (401, 431), r.body[:200])
+        if r.status == 401:
+            self.assertEqual(challenge_params(r).get("error_description"), "token_too_large")
+
     def test_absent_claims_inject_nothing(self):
         t = mint(self.ed, {"iss": self.iss, "aud": AUD, "sub": "user:bare"})
         self.tokens_seen.append(t)

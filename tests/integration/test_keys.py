@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -113,12 +114,16 @@ class RotationTest(KeysTestCase):
         s.serve_jwks(jwks_json([a]))
         iss = s.origin()
         self.gateway([provider("usso", iss, s.url(), refresh_interval_s=1, unknown_kid_wait_ms=0)])
-        self.assert_status(self.get(mint(a, usso_claims(iss))), 200)
+        token_a = mint(a, usso_claims(iss))
+        self.assert_status(self.get(token_a), 200)
+        self.assert_status(self.get(token_a), 200)
         s.serve_jwks(jwks_json([b]))
         token_b = mint(b, usso_claims(iss))
         self.assertEqual(poll(lambda: self.get(token_b).status == 200, 6), True, "key b never accepted")
-        # a left the set: its kid is unknown now.
+        # a left the set: its kid is unknown now, for a new token and for one verified (and
+        # cached) before the rotation.
         self.assert_status(self.get(mint(a, usso_claims(iss))), 401, "unknown_kid")
+        self.assert_status(self.get(token_a), 401, "unknown_kid")
 
     def test_cache_control_max_age_drives_refresh(self):
         a = SigningKey("EdDSA", kid="a")
@@ -133,25 +138,59 @@ class RotationTest(KeysTestCase):
 
 
 class RateLimitTest(KeysTestCase):
+    def flood(self, iss, seconds, threads=4):
+        """Tokens with random kids from `threads` clients for `seconds`; returns (statuses, elapsed)."""
+        attacker = SigningKey("EdDSA")
+        statuses = []
+        lock = threading.Lock()
+        start = time.monotonic()
+
+        def client(n):
+            i = 0
+            while time.monotonic() - start < seconds:
+                token = mint(attacker, usso_claims(iss), header={"kid": b64u(os.urandom(9))})
+                r = self.get(token, case="flood-%d-%d" % (n, i))
+                with lock:
+                    statuses.append((r.status, challenge_params(r).get("error_description") if r.status == 401 else None))
+                i += 1
+                time.sleep(0.02)
+
+        workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return statuses, time.monotonic() - start
+
     def test_unknown_kid_flood_is_rate_limited(self):
         a = SigningKey("EdDSA", kid="a")
         s = self.jwks_server()
         s.serve_jwks(jwks_json([a]))
         iss = s.origin()
         self.gateway([provider("usso", iss, s.url(), min_refresh_interval_s=2, unknown_kid_wait_ms=100)])
+        time.sleep(2.1)  # the startup fetch is outside the window
         s.reset_stats()
-        attacker = SigningKey("EdDSA")
-        start = time.monotonic()
-        statuses = []
-        for i in range(60):
-            token = mint(attacker, usso_claims(iss), header={"kid": b64u(os.urandom(9))})
-            r = self.get(token, case="flood-%d" % i)
-            statuses.append((r.status, challenge_params(r).get("error_description") if r.status == 401 else None))
-        elapsed = time.monotonic() - start
+        statuses, elapsed = self.flood(iss, 4.5)
+        self.assertGreater(len(statuses), 40)
         self.assertEqual(set(statuses), {(401, "unknown_kid")})
         fetches = s.stats()["fetches"]
+        self.assertGreaterEqual(fetches, 1, "an unknown kid never caused a refetch")
         self.assertLessEqual(fetches, int(elapsed / 2) + 1, "%d fetches in %.1f s" % (fetches, elapsed))
         self.assert_status(self.get(mint(a, usso_claims(iss))), 200)
+
+    def test_unknown_kid_refetch_is_single_flight_while_slow(self):
+        a = SigningKey("EdDSA", kid="a")
+        s = self.jwks_server()
+        s.serve_jwks(jwks_json([a]))
+        iss = s.origin()
+        self.gateway([provider("usso", iss, s.url(), min_refresh_interval_s=1, unknown_kid_wait_ms=300,
+                               fetch_timeout_ms=3000)])
+        time.sleep(1.1)
+        s.set(delay_ms=2500)
+        s.reset_stats()
+        statuses, elapsed = self.flood(iss, 2.0, threads=6)
+        self.assertEqual(set(statuses), {(401, "unknown_kid")})
+        self.assertLessEqual(s.stats()["fetches"], 2, "concurrent unknown kids started parallel fetches")
 
 
 class UnavailableTest(KeysTestCase):
@@ -213,6 +252,35 @@ class UnavailableTest(KeysTestCase):
         time.sleep(1.5)
         self.assert_status(self.get(token), 200)
 
+    def test_keys_expire_after_max_stale_s(self):
+        a = SigningKey("EdDSA", kid="a")
+        s = self.jwks_server()
+        s.serve_jwks(jwks_json([a]))
+        iss = s.origin()
+        self.gateway([provider("usso", iss, s.url(), refresh_interval_s=1, max_stale_s=2)])
+        token = mint(a, usso_claims(iss))
+        self.assert_status(self.get(token), 200)
+        s.set(mode="error", status=500)
+        r = poll(lambda: self.get(token).status == 503, 8)
+        self.assertTrue(r, "keys still used long after max_stale_s")
+        self.assertEqual(request(self.port, path="/public/x").status, 200)
+        s.set(mode="ok")
+        self.assertTrue(poll(lambda: self.get(token).status == 200, 8), "keys not restored")
+
+    def test_oversized_response_keeps_old_keys(self):
+        a = SigningKey("EdDSA", kid="a")
+        s = self.jwks_server()
+        s.serve_jwks(jwks_json([a]))
+        iss = s.origin()
+        gw = self.gateway([provider("usso", iss, s.url(), refresh_interval_s=1)])
+        token = mint(a, usso_claims(iss))
+        big = json.dumps({"keys": [a.public_jwk()] + [{"kty": "oct", "pad": "x" * 1000}] * 20000})
+        before = s.fetches()
+        s.serve_jwks(big)
+        poll(lambda: s.fetches() >= before + 2, 5)
+        self.assertIsNone(gw.proc.poll(), "the gateway exited")
+        self.assert_status(self.get(token), 200)
+
     def test_garbage_and_empty_responses_keep_old_keys(self):
         a = SigningKey("EdDSA", kid="a")
         s = self.jwks_server()
@@ -244,6 +312,33 @@ class UnavailableTest(KeysTestCase):
         t0 = time.monotonic()
         self.assert_status(self.get(mint(b, usso_claims(iss))), 401, "unknown_kid")
         self.assertLess(time.monotonic() - t0, 1.5, "an unknown kid waited longer than unknown_kid_wait_ms")
+
+
+class TokenCacheTest(KeysTestCase):
+    def test_cached_token_still_expires(self):
+        a = SigningKey("EdDSA", kid="a")
+        s = self.jwks_server()
+        s.serve_jwks(jwks_json([a]))
+        iss = s.origin()
+        self.gateway([provider("usso", iss, s.url(), leeway_s=0)])
+        now = int(time.time())
+        token = mint(a, usso_claims(iss), now=now, ttl_s=2)
+        self.assert_status(self.get(token), 200)
+        self.assert_status(self.get(token), 200)  # now from the cache
+        time.sleep(max(0.0, now + 2.2 - time.time()))
+        self.assert_status(self.get(token), 401, "expired")
+
+    def test_cached_token_not_yet_valid_then_valid(self):
+        a = SigningKey("EdDSA", kid="a")
+        s = self.jwks_server()
+        s.serve_jwks(jwks_json([a]))
+        iss = s.origin()
+        self.gateway([provider("usso", iss, s.url(), leeway_s=0)])
+        now = int(time.time())
+        token = mint(a, usso_claims(iss, nbf=now + 2), now=now)
+        self.assert_status(self.get(token), 401, "not_yet_valid")
+        time.sleep(max(0.0, now + 2.2 - time.time()))
+        self.assert_status(self.get(token), 200)
 
 
 class HttpsTest(KeysTestCase):
