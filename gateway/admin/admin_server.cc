@@ -21,8 +21,8 @@ constexpr auto kAdminIdleTimeout = std::chrono::seconds(30);
 
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
-  AdminSession(tcp::socket socket, std::shared_ptr<std::function<bool()>> is_ready)
-      : stream_(std::move(socket)), is_ready_(std::move(is_ready)) {}
+  AdminSession(tcp::socket socket, std::shared_ptr<const AdminServer::Handlers> handlers)
+      : stream_(std::move(socket)), handlers_(std::move(handlers)) {}
 
   void run() { do_read(); }
 
@@ -48,8 +48,12 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     } else if (path == "/healthz") {
       response_.result(bhttp::status::ok);
       response_.body() = "{\"status\":\"ok\"}\n";
+    } else if (path == "/metrics") {
+      response_.result(bhttp::status::ok);
+      response_.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response_.body() = handlers_->metrics();
     } else if (path == "/readyz") {
-      const bool ready = (*is_ready_)();
+      const bool ready = handlers_->is_ready();
       response_.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
       response_.body() = ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"not_ready\"}\n";
     } else {
@@ -76,13 +80,13 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   beast::flat_buffer buffer_{16 * 1024};
   bhttp::request<bhttp::empty_body> request_;
   bhttp::response<bhttp::string_body> response_;
-  std::shared_ptr<std::function<bool()>> is_ready_;
+  std::shared_ptr<const AdminServer::Handlers> handlers_;
 };
 
 }  // namespace
 
-AdminServer::AdminServer(net::io_context& ioc, const proxy::Endpoint& endpoint, std::function<bool()> is_ready)
-    : ioc_(ioc), acceptor_(ioc), is_ready_(std::make_shared<std::function<bool()>>(std::move(is_ready))) {
+AdminServer::AdminServer(net::io_context& ioc, const proxy::Endpoint& endpoint, Handlers handlers)
+    : ioc_(ioc), acceptor_(ioc), handlers_(std::make_shared<const Handlers>(std::move(handlers))) {
   const tcp::endpoint ep(net::ip::make_address(endpoint.host), endpoint.port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -104,7 +108,7 @@ std::uint16_t AdminServer::port() const { return acceptor_.local_endpoint().port
 void AdminServer::do_accept() {
   acceptor_.async_accept(ioc_, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<AdminSession>(std::move(socket), is_ready_)->run();
+    if (!ec) std::make_shared<AdminSession>(std::move(socket), handlers_)->run();
     do_accept();
   });
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "proxy/settings.h"
 
@@ -12,8 +13,13 @@ namespace claimgate::admin {
 
 class AdminServer {
  public:
-  // `is_ready` is called per /readyz request on the control thread.
-  AdminServer(boost::asio::io_context& ioc, const proxy::Endpoint& endpoint, std::function<bool()> is_ready);
+  struct Handlers {
+    std::function<bool()> is_ready;         // /readyz
+    std::function<std::string()> metrics;   // /metrics, Prometheus text format
+  };
+
+  // Handlers are called per request on the control thread.
+  AdminServer(boost::asio::io_context& ioc, const proxy::Endpoint& endpoint, Handlers handlers);
 
   void start();
   void stop();
@@ -24,7 +30,7 @@ class AdminServer {
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<std::function<bool()>> is_ready_;
+  std::shared_ptr<const Handlers> handlers_;
 };
 
 }  // namespace claimgate::admin

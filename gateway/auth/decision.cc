@@ -44,6 +44,13 @@ http::LocalReply reply_keys_unavailable() {
   return http::reply_service_unavailable("The token issuer's keys are not loaded yet.");
 }
 
+// Bearer realm="claimgate", error="<code>", error_description="<reason>"
+std::string challenge(std::string_view code, std::string_view reason) {
+  std::string out(kRealm);
+  out.append(", error=\"").append(code).append("\", error_description=\"").append(reason).append("\"");
+  return out;
+}
+
 }  // namespace
 
 http::LocalReply reply_missing_token() {
@@ -51,29 +58,22 @@ http::LocalReply reply_missing_token() {
 }
 
 http::LocalReply reply_invalid_token(std::string_view reason) {
-  return {401,
-          "invalid_token",
-          std::string(reason),
-          false,
-          {{"WWW-Authenticate", std::string(kRealm) + ", error=\"invalid_token\", error_description=\"" + std::string(reason) + "\""}}};
+  return {401, "invalid_token", std::string(reason), false, {{"WWW-Authenticate", challenge("invalid_token", reason)}}};
 }
 
 http::LocalReply reply_invalid_request(std::string_view reason, std::string_view description) {
-  return {400,
-          "invalid_request",
-          std::string(description),
-          false,
-          {{"WWW-Authenticate", std::string(kRealm) + ", error=\"invalid_request\", error_description=\"" + std::string(reason) + "\""}}};
+  return {400, "invalid_request", std::string(description), false,
+          {{"WWW-Authenticate", challenge("invalid_request", reason)}}};
 }
 
 http::LocalReply reply_insufficient_scope(std::string_view reason, const std::vector<std::string>& scopes) {
-  std::string challenge = std::string(kRealm) + ", error=\"insufficient_scope\", error_description=\"" + std::string(reason) + "\"";
+  std::string header = challenge("insufficient_scope", reason);
   if (!scopes.empty()) {
-    challenge += ", scope=\"";
-    for (std::size_t i = 0; i < scopes.size(); ++i) challenge += (i ? " " : "") + scopes[i];
-    challenge += '"';
+    header += ", scope=\"";
+    for (std::size_t i = 0; i < scopes.size(); ++i) header.append(i ? " " : "").append(scopes[i]);
+    header += '"';
   }
-  return {403, "insufficient_scope", std::string(reason), false, {{"WWW-Authenticate", std::move(challenge)}}};
+  return {403, "insufficient_scope", std::string(reason), false, {{"WWW-Authenticate", std::move(header)}}};
 }
 
 AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
@@ -130,7 +130,7 @@ AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, con
   static const std::vector<std::string> kNoCaptures;
   const policy::Subject subject{identity->token.claims, identity->roles, identity->scopes};
   const policy::Evaluation evaluation =
-      policy::evaluate(route.require, subject, request.captures ? *request.captures : kNoCaptures);
+      policy::evaluate(route.require, subject, request.captures ? *request.captures : kNoCaptures, policy::TraceMode::Off);
   if (evaluation.decision != policy::Decision::Allow) {
     const std::string_view reason = policy::to_string(evaluation.decision);
     return answer(reply_insufficient_scope(reason, evaluation.required_scopes), "forbidden", reason);

@@ -20,6 +20,7 @@ struct Config {
   std::vector<keys::ProviderSpec> providers;
   auth::AuthSettings auth;
   std::string log_level = "info";
+  bool watch_config = false;  // reload when the file changes, as on SIGHUP
 };
 
 struct ConfigError {

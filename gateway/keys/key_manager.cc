@@ -3,9 +3,17 @@
 namespace claimgate::keys {
 
 KeyManager::KeyManager(boost::asio::io_context& control, const std::vector<ProviderSpec>& providers,
-                       std::chrono::milliseconds startup_timeout)
+                       std::chrono::milliseconds startup_timeout, const KeyManager* previous)
     : startup_timeout_(startup_timeout) {
-  for (const ProviderSpec& spec : providers) providers_.push_back(std::make_shared<ProviderKeys>(control, spec));
+  for (const ProviderSpec& spec : providers) {
+    std::shared_ptr<const KeySnapshot> seed;
+    if (previous) {
+      for (const auto& old : previous->providers_) {
+        if (same_key_source(old->spec(), spec)) seed = old->snapshot();
+      }
+    }
+    providers_.push_back(std::make_shared<ProviderKeys>(control, spec, std::move(seed)));
+  }
 }
 
 void KeyManager::start() {

@@ -14,8 +14,10 @@ namespace claimgate::keys {
 
 class KeyManager {
  public:
+  // `previous`: the manager this one replaces on reload; providers with the same key source keep
+  // their current keys.
   KeyManager(boost::asio::io_context& control, const std::vector<ProviderSpec>& providers,
-             std::chrono::milliseconds startup_timeout);
+             std::chrono::milliseconds startup_timeout, const KeyManager* previous = nullptr);
 
   void start();
   void stop();

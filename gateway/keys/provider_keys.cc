@@ -26,8 +26,21 @@ milliseconds with_jitter(milliseconds base) {
 }
 }  // namespace
 
-ProviderKeys::ProviderKeys(net::io_context& control, ProviderSpec spec)
+bool same_key_source(const ProviderSpec& a, const ProviderSpec& b) {
+  return a.name == b.name && a.source == b.source && a.jwks_url == b.jwks_url && a.jwks_file == b.jwks_file &&
+         a.hmac_secret_file == b.hmac_secret_file && a.allow_insecure_http == b.allow_insecure_http &&
+         a.ca_file == b.ca_file;
+}
+
+ProviderKeys::ProviderKeys(net::io_context& control, ProviderSpec spec, std::shared_ptr<const KeySnapshot> seed)
     : control_(control), spec_(std::move(spec)), timer_(control) {
+  if (seed) {
+    snapshot_ = std::move(seed);
+    generation_.store(snapshot_->generation, std::memory_order_release);
+    first_attempt_done_.store(true, std::memory_order_release);
+    last_success_ = std::chrono::steady_clock::now();
+    seeded_ = true;
+  }
   if (spec_.source == KeySourceKind::JwksUrl && spec_.url.tls) {
     tls_.emplace(net::ssl::context::tls_client);
     tls_->set_options(net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
@@ -46,6 +59,7 @@ void ProviderKeys::start() {
   if (spec_.source == KeySourceKind::JwksUrl) {
     if (!spec_.url.tls && spec_.allow_insecure_http)
       log::warn("insecure_jwks_url", {{"provider", spec_.name}, {"url", spec_.jwks_url}});
+    if (seeded_) return schedule(with_jitter(seconds(spec_.refresh_interval_s)), &ProviderKeys::do_fetch);
     return do_fetch();
   }
   poll_file();
@@ -155,6 +169,7 @@ void ProviderKeys::poll_file() {
 }
 
 void ProviderKeys::install(jwt::KeySet keys) {
+  successes_.fetch_add(1, std::memory_order_relaxed);
   consecutive_failures_ = 0;
   last_success_ = std::chrono::steady_clock::now();
   const std::size_t count = keys.size();
@@ -171,6 +186,7 @@ void ProviderKeys::install(jwt::KeySet keys) {
 }
 
 void ProviderKeys::record_failure(const std::string& reason) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
   ++consecutive_failures_;
   const bool have_keys = snapshot() != nullptr;
   log::warn("keys_fetch_failed", {{"provider", spec_.name},

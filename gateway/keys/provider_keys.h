@@ -27,6 +27,9 @@
 
 namespace claimgate::keys {
 
+// True when two specs fetch the same keys the same way, so a reload can keep the keys.
+bool same_key_source(const ProviderSpec& a, const ProviderSpec& b);
+
 struct KeySnapshot {
   jwt::KeySet keys;
   std::uint64_t generation = 0;
@@ -35,7 +38,9 @@ struct KeySnapshot {
 
 class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
  public:
-  ProviderKeys(boost::asio::io_context& control, ProviderSpec spec);
+  // `seed`: the keys of the provider this one replaces after a config reload with the same key
+  // source; they serve at once, and the first refetch waits for the normal schedule.
+  ProviderKeys(boost::asio::io_context& control, ProviderSpec spec, std::shared_ptr<const KeySnapshot> seed = nullptr);
 
   // Control context only.
   void start();
@@ -51,6 +56,10 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   // now (a file source, or the last fetch started less than min_refresh_interval_s ago);
   // otherwise `on_done` runs on the control context once the in-flight or new fetch ends.
   bool request_refresh(std::function<void()> on_done);
+
+  // For metrics: fetch or load attempts by result.
+  std::uint64_t successes() const { return successes_.load(std::memory_order_relaxed); }
+  std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
  private:
   void do_fetch();
@@ -76,6 +85,9 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
 
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> first_attempt_done_{false};
+  std::atomic<std::uint64_t> successes_{0};
+  std::atomic<std::uint64_t> failures_{0};
+  bool seeded_ = false;
   int consecutive_failures_ = 0;
   std::optional<std::chrono::steady_clock::time_point> last_success_;
   std::optional<std::int64_t> next_max_age_s_;

@@ -5,6 +5,8 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 
 #include "auth/decision.h"
 #include "core/log.h"
@@ -27,6 +29,19 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
 
+// The client's X-Request-Id when it is a sane token, else 128 random bits in hex.
+std::string request_id_for(const bhttp::fields& fields) {
+  if (auto it = fields.find("X-Request-Id"); it != fields.end()) {
+    const std::string_view v = it->value();
+    if (!v.empty() && v.size() <= 128 && http::is_token(v)) return std::string(v);
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char out[33];
+  std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return std::string(out, 32);
+}
+
 bool is_connection_loss(const boost::system::error_code& ec) {
   return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
          ec == bhttp::error::end_of_stream || ec == net::error::connection_aborted;
@@ -34,7 +49,7 @@ bool is_connection_loss(const boost::system::error_code& ec) {
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), config_(worker.shared().config), stream_(std::move(socket)), key_wait_timer_(worker.ioc()) {
+    : worker_(worker), config_(worker.config()), stream_(std::move(socket)), key_wait_timer_(worker.ioc()) {
   worker_.add_session(this);
   worker_.shared().live_connections.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
@@ -43,7 +58,7 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket)
     const net::ip::address address = remote.address();
     client_ip_ = address.to_string();
     const auto v6 = address.is_v4() ? net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()) : address.to_v6();
-    client_is_trusted_ = http::is_trusted(config_->settings.trusted_proxies, v6.to_bytes());
+    client_address_ = v6.to_bytes();
   }
   stream_.socket().set_option(tcp::no_delay(true), ec);
 }
@@ -72,10 +87,14 @@ void ClientSession::do_read_head() {
   if (buffer_.size() > 0) {
     const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     if (const auto end = http::find_head_end(bytes)) {
-      if (*end > s.max_request_header_bytes) return send_local_reply(http::reply_header_too_large());
-      return on_head(*end);
+      if (*end <= s.max_request_header_bytes) return on_head(*end);
+      begin_request();
+      return send_local_reply(http::reply_header_too_large());
     }
-    if (buffer_.size() >= s.max_request_header_bytes) return send_local_reply(http::reply_header_too_large());
+    if (buffer_.size() >= s.max_request_header_bytes) {
+      begin_request();
+      return send_local_reply(http::reply_header_too_large());
+    }
   }
   if (buffer_.size() == 0) {
     if (worker_.shared().draining.load(std::memory_order_relaxed) && !keep_alive_) return close_gracefully();
@@ -99,6 +118,7 @@ void ClientSession::on_read_head(error_code ec, std::size_t bytes) {
 }
 
 void ClientSession::on_head(std::size_t head_bytes) {
+  begin_request();
   const Settings& s = config_->settings;
   const std::string_view head_text(static_cast<const char*>(buffer_.data().data()), head_bytes);
   auto head = http::inspect_request_head(head_text);
@@ -124,6 +144,7 @@ void ClientSession::on_head(std::size_t head_bytes) {
     return send_local_reply(http::reply_malformed_request(ec ? ec.message() : "incomplete header"));
   }
   buffer_.consume(head_bytes);
+  request_id_ = request_id_for(parser_->get());
 
   const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
   keep_alive_ = parser_->get().keep_alive() && !draining;
@@ -152,6 +173,9 @@ void ClientSession::authenticate(bool may_wait) {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
   auth::AuthDecision decision = auth::decide(verifier, *route_.route, facts, now, may_wait);
+  auth_outcome_ = decision.outcome;
+  auth_reason_ = decision.reason;
+  identity_ = decision.identity;
   switch (decision.action) {
     case auth::AuthDecision::Action::Reply:
       return send_local_reply(decision.reply);
@@ -214,6 +238,7 @@ void ClientSession::build_upstream_request(const auth::AuthDecision& decision) {
   if (decision.identity) {
     for (auto& [name, value] : authenticator.claim_headers().values_for(*decision.identity)) upstream_request_.set(name, value);
   }
+  upstream_request_.set("X-Request-Id", request_id_);
   upstream_request_.method_string(incoming.method_string());
   upstream_request_.target(target);
   upstream_request_.version(11);
@@ -229,7 +254,7 @@ void ClientSession::acquire_upstream(bool allow_pooled) {
   if (allow_pooled) upstream_ = worker_.pool().take(*upstream_spec_);
   if (upstream_) return do_write_request_header();
 
-  upstream_ = std::make_unique<UpstreamConnection>(worker_.ioc());
+  upstream_ = std::make_unique<UpstreamConnection>(worker_.ioc(), worker_.open_upstream_connections());
   boost::system::error_code ec;
   const auto address = net::ip::make_address(upstream_spec_->host, ec);
   if (!ec) {
@@ -274,6 +299,7 @@ void ClientSession::on_connected(error_code ec) {
 // The request header goes out together with the first body chunk (or alone when there is no
 // body): one write per chunk, never a separate write for the header.
 void ClientSession::do_write_request_header() {
+  upstream_start_ = std::chrono::steady_clock::now();
   upstream_request_.body().data = nullptr;
   upstream_request_.body().size = 0;
   upstream_request_.body().more = false;
@@ -315,6 +341,7 @@ void ClientSession::on_request_body_read(error_code ec, std::size_t) {
     return abort();
   }
   const std::size_t got = kBodyChunkBytes - parser_->get().body().size;
+  bytes_in_ += got;
   if (got == 0 && !parser_->is_done()) return do_relay_request_body();
   auto& out = upstream_request_.body();
   out.data = got ? body_chunk_.get() : nullptr;
@@ -350,6 +377,7 @@ void ClientSession::on_response_header(error_code ec, std::size_t) {
   const unsigned status = incoming.result_int();
   if (status == 101) return upstream_failed(bhttp::error::bad_status, true);
   if (status >= 100 && status < 200) return do_read_response_header();  // interim responses are not relayed
+  upstream_duration_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_start_).count();
 
   client_response_ = {};
   copy_response_fields(incoming, client_response_);
@@ -409,6 +437,7 @@ void ClientSession::on_response_body_read(error_code ec, std::size_t) {
     return abort();
   }
   const std::size_t got = kBodyChunkBytes - response_parser_->get().body().size;
+  bytes_out_ += got;
   if (got == 0 && !response_parser_->is_done()) return do_relay_response_body();
   auto& out = client_response_.body();
   out.data = got ? body_chunk_.get() : nullptr;
@@ -427,6 +456,7 @@ void ClientSession::on_response_body_written(error_code ec, std::size_t) {
 }
 
 void ClientSession::finish_exchange() {
+  complete_request(client_response_.result_int());
   const bool upstream_reusable = response_parser_->is_done() && response_parser_->keep_alive() &&
                                  upstream_buffer_.size() == 0 && request_serializer_->is_done();
   if (upstream_reusable) {
@@ -443,6 +473,51 @@ void ClientSession::finish_exchange() {
 }
 
 // ---- endings ------------------------------------------------------------------------------
+
+void ClientSession::begin_request() {
+  config_ = worker_.config();
+  client_is_trusted_ = http::is_trusted(config_->settings.trusted_proxies, client_address_);
+  request_in_progress_ = true;
+  request_start_ = std::chrono::steady_clock::now();
+  upstream_duration_s_.reset();
+  auth_outcome_ = {};
+  auth_reason_ = {};
+  identity_.reset();
+  route_ = {};
+  normalized_path_.clear();
+  bytes_in_ = 0;
+  bytes_out_ = 0;
+  request_id_.clear();
+}
+
+void ClientSession::complete_request(unsigned status) {
+  if (!request_in_progress_) return;
+  request_in_progress_ = false;
+  const double duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
+  const std::string_view route = route_.route ? std::string_view(route_.route->name) : std::string_view();
+  const std::string_view method = parser_ ? head_.method : std::string_view("-");
+  const auth::TokenCacheStats& cache = worker_.verifier(*config_).cache_stats();
+  worker_.metrics().record({route, method, status, duration_s, upstream_duration_s_, auth_outcome_, auth_reason_},
+                           {cache.hits, cache.misses, cache.evictions, worker_.open_upstream_connections(),
+                            worker_.pool().idle_count()});
+  if (!config_->settings.access_log) return;
+  const std::string* sub = identity_ ? identity_->token.claims.string_at("sub") : nullptr;
+  const std::string* tenant = identity_ ? identity_->token.claims.string_at("tenant_id") : nullptr;
+  log::info("request", {{"request_id", request_id_},
+                        {"client", client_ip_},
+                        {"route", route},
+                        {"method", method},
+                        {"path", normalized_path_},
+                        {"status", status},
+                        {"auth", auth_outcome_},
+                        {"reason", auth_reason_},
+                        {"sub", sub ? std::string_view(*sub) : std::string_view()},
+                        {"tenant", tenant ? std::string_view(*tenant) : std::string_view()},
+                        {"duration_ms", duration_s * 1000},
+                        {"upstream_ms", upstream_duration_s_ ? *upstream_duration_s_ * 1000 : -1.0},
+                        {"bytes_in", bytes_in_},
+                        {"bytes_out", bytes_out_}});
+}
 
 bool ClientSession::can_retry(error_code ec) const {
   return attempt_ == 1 && upstream_ && upstream_->reused && !request_body_started_ && parser_->is_done() &&
@@ -487,6 +562,8 @@ void ClientSession::send_local_reply(const http::LocalReply& reply) {
 }
 
 void ClientSession::on_local_reply_written(error_code ec, bool close) {
+  bytes_out_ += local_response_.body().size();
+  complete_request(local_response_.result_int());
   if (ec) return abort();
   upstream_.reset();
   request_serializer_.reset();
@@ -518,6 +595,8 @@ void ClientSession::do_linger() {
 }
 
 void ClientSession::abort() {
+  // A request cut short: the client went away (499, as nginx logs it) or the response broke.
+  if (request_in_progress_) complete_request(response_started_ ? client_response_.result_int() : 499);
   waiting_for_request_ = false;
   ++key_wait_id_;
   key_wait_timer_.cancel();

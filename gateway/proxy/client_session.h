@@ -59,6 +59,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void on_response_body_written(error_code ec, std::size_t);
   void finish_exchange();
   // endings
+  void begin_request();
+  void complete_request(unsigned status);
   void upstream_failed(error_code ec, bool response_bytes_seen);
   void send_local_reply(const http::LocalReply& reply);
   void on_local_reply_written(error_code ec, bool close);
@@ -76,7 +78,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::string client_ip_;
+  std::array<std::uint8_t, 16> client_address_{};
   bool client_is_trusted_ = false;
+  // the request in progress, for its access-log line and metrics
+  bool request_in_progress_ = false;
+  std::chrono::steady_clock::time_point request_start_{};
+  std::chrono::steady_clock::time_point upstream_start_{};
+  std::optional<double> upstream_duration_s_;
+  std::string_view auth_outcome_;
+  std::string_view auth_reason_;
+  auth::IdentityPtr identity_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  std::string request_id_;
   bool waiting_for_request_ = false;
   bool keep_alive_ = true;
   std::chrono::steady_clock::time_point head_deadline_{};

@@ -15,15 +15,17 @@ namespace claimgate::proxy {
 namespace net = boost::asio;
 
 struct Server::Impl {
-  explicit Impl(RuntimeConfigPtr config) : shared(std::move(config)) {}
+  Impl(RuntimeConfigPtr config, metrics::Registry& m) : shared(std::move(config)), metrics(m) {}
 
   SharedState shared;
+  metrics::Registry& metrics;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
 };
 
-Server::Server(RuntimeConfigPtr config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::Server(RuntimeConfigPtr config, metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(config), metrics)) {}
 
 Server::~Server() {
   for (auto& w : impl_->workers) w->ioc().stop();
@@ -33,11 +35,12 @@ Server::~Server() {
 }
 
 void Server::start() {
-  const Settings& s = impl_->shared.config->settings;
+  const RuntimeConfigPtr config = impl_->shared.config();
+  const Settings& s = config->settings;
   unsigned n = s.threads != 0 ? s.threads : std::max(1u, std::thread::hardware_concurrency());
   impl_->shared.worker_count = n;
   for (unsigned i = 0; i < n; ++i) {
-    auto worker = std::make_unique<Worker>(impl_->shared);
+    auto worker = std::make_unique<Worker>(impl_->shared, impl_->metrics.add_worker());
     worker->listen(s.listen);
     impl_->workers.push_back(std::move(worker));
   }
@@ -62,7 +65,7 @@ DrainResult Server::drain() {
   impl_->shared.draining.store(true);
   for (auto& w : impl_->workers) net::post(w->ioc(), [&w = *w] { w.begin_drain(); });
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->shared.config->settings.drain_timeout_ms);
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->shared.config()->settings.drain_timeout_ms);
   while (impl_->shared.live_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -73,6 +76,10 @@ DrainResult Server::drain() {
   impl_->threads.clear();
   return result;
 }
+
+void Server::update_config(RuntimeConfigPtr config) { impl_->shared.set_config(std::move(config)); }
+
+RuntimeConfigPtr Server::config() const { return impl_->shared.config(); }
 
 bool Server::is_draining() const { return impl_->shared.draining.load(); }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 
+#include "metrics/metrics.h"
 #include "proxy/runtime_config.h"
 
 namespace claimgate::proxy {
@@ -14,7 +15,7 @@ struct DrainResult {
 
 class Server {
  public:
-  explicit Server(RuntimeConfigPtr config);
+  Server(RuntimeConfigPtr config, metrics::Registry& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -26,6 +27,11 @@ class Server {
   // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish up to
   // the configured drain timeout, then stops the workers. Blocks; call from a non-worker thread.
   DrainResult drain();
+
+  // Hot reload: new requests use `config`; requests in flight finish on the one they started with.
+  // Listener address and thread count changes need a restart (the caller says so).
+  void update_config(RuntimeConfigPtr config);
+  RuntimeConfigPtr config() const;
 
   bool is_draining() const;
   std::size_t active_connections() const;

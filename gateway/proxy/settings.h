@@ -34,6 +34,7 @@ struct Settings {
   std::uint64_t max_request_body_bytes = 0;  // 0 = unlimited
   std::size_t max_connections = 10000;
   std::int64_t drain_timeout_ms = 15000;
+  bool access_log = true;  // one JSON line per request on stderr
   std::vector<http::Cidr> trusted_proxies;
   std::vector<UpstreamSpec> upstreams;
 

@@ -18,12 +18,17 @@
 namespace claimgate::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::asio::io_context& ioc) : stream(ioc) {}
+  // `open` counts this worker's live upstream connections (for metrics).
+  UpstreamConnection(boost::asio::io_context& ioc, std::size_t& open) : stream(ioc), open_count(open) { ++open_count; }
+  ~UpstreamConnection() { --open_count; }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   boost::beast::tcp_stream stream;
   std::chrono::steady_clock::time_point idle_since;
   std::uint64_t idle_generation = 0;
   bool reused = false;
+  std::size_t& open_count;
 };
 
 class UpstreamPool {

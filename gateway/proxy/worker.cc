@@ -13,7 +13,17 @@ namespace claimgate::proxy {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Worker::Worker(SharedState& shared) : shared_(shared), acceptor_(ioc_), pool_(ioc_) {}
+Worker::Worker(SharedState& shared, metrics::WorkerMetrics& metrics)
+    : shared_(shared), metrics_(metrics), acceptor_(ioc_), pool_(ioc_) {}
+
+const RuntimeConfigPtr& Worker::config() {
+  const std::uint64_t generation = shared_.generation.load(std::memory_order_acquire);
+  if (generation != config_generation_) {
+    config_ = shared_.config();
+    config_generation_ = generation;
+  }
+  return config_;
+}
 
 void Worker::listen(const Endpoint& endpoint) {
   const tcp::endpoint ep(net::ip::make_address(endpoint.host), endpoint.port);
@@ -38,7 +48,7 @@ void Worker::do_accept() {
 void Worker::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (!ec) {
-    if (shared_.live_connections.load(std::memory_order_relaxed) >= shared_.config->settings.max_connections) {
+    if (shared_.live_connections.load(std::memory_order_relaxed) >= config()->settings.max_connections) {
       log::warn("connection_refused", {{"reason", "max_connections"}});
       boost::system::error_code ignored;
       socket.close(ignored);

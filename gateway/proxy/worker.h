@@ -6,9 +6,12 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
 #include <unordered_set>
 
 #include "auth/authenticator.h"
+#include "metrics/metrics.h"
 #include "proxy/runtime_config.h"
 #include "proxy/upstream_pool.h"
 
@@ -17,16 +20,37 @@ namespace claimgate::proxy {
 class ClientSession;
 
 struct SharedState {
-  explicit SharedState(RuntimeConfigPtr c) : config(std::move(c)) {}
-  RuntimeConfigPtr config;
+  explicit SharedState(RuntimeConfigPtr c) : config_(std::move(c)) {}
+
+  RuntimeConfigPtr config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+  }
+  void set_config(RuntimeConfigPtr c) {
+    std::lock_guard lock(mutex_);
+    config_ = std::move(c);
+    generation.fetch_add(1, std::memory_order_release);
+  }
+
+  std::atomic<std::uint64_t> generation{0};
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> live_connections{0};
   unsigned worker_count = 1;
+
+ private:
+  mutable std::mutex mutex_;
+  RuntimeConfigPtr config_;
 };
 
 class Worker {
  public:
-  explicit Worker(SharedState& shared);
+  Worker(SharedState& shared, metrics::WorkerMetrics& metrics);
+
+  // The current config snapshot, re-read only when a reload moved the generation.
+  const RuntimeConfigPtr& config();
+  metrics::WorkerMetrics& metrics() { return metrics_; }
+  // Upstream connections of this worker, in use or pooled.
+  std::size_t& open_upstream_connections() { return open_upstream_connections_; }
 
   void listen(const Endpoint& endpoint);  // throws std::system_error
   void start_accepting();
@@ -46,6 +70,10 @@ class Worker {
   void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
 
   SharedState& shared_;
+  metrics::WorkerMetrics& metrics_;
+  RuntimeConfigPtr config_;
+  std::uint64_t config_generation_ = ~std::uint64_t{0};
+  std::size_t open_upstream_connections_ = 0;
   // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them sessions that
   // unregister themselves here.
   std::unordered_set<ClientSession*> sessions_;

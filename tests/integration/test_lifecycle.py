@@ -148,7 +148,7 @@ routes:
 """)
         self.assertEqual(r.returncode, 1)
         for expected in (":2: admin:", ":3: threads:", ":5: client.idle_timeout_ms:", ":6: client.max_request_header_byte: unknown key",
-                         ":8: upstreams.app.url:", ":10: routes[0].match.path_prefix:", ":11: routes[0].upstream:",
+                         ":8: upstreams.app.url:", ":10: routes[0]: route \"route_0\": path_prefix", ":11: routes[0].upstream:",
                          ":12: routes[0].auth:"):
             self.assertIn(expected, r.stderr)
 
