@@ -412,6 +412,10 @@ class AuthTest(unittest.TestCase):
         self.req("/admin/x", headers=bearer(self.token()))
         self.req("/me", headers=bearer(self.token(aud="nope")))
         self.req("/me?access_token=" + self.token())
+        # Refused before routing (the target is bad), and on an anonymous route: still not logged.
+        for path in ("/admin;x/y?access_token=", "/%zz?access_token=", "/public/x?access_token="):
+            self.req(path + self.token())
+        self.req("/public/x", headers=[("Cookie", "access_token=" + self.token()), ("X-Token", self.token())])
         time.sleep(0.3)
         logs = self.gateway.logs()
         self.assertTrue(logs.strip(), "the gateway logged nothing at all")
