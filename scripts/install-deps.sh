@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libsodium-dev libsimdjson-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libre2-dev libbenchmark-dev
-  python3 python3-jwt python3-jwcrypto python3-cryptography ca-certificates curl
+  python3 python3-jwt python3-jwcrypto python3-cryptography ca-certificates curl nginx
   "$@"
 )
 missing=()

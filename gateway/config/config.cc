@@ -80,6 +80,30 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& node, c
   if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", u.idle_timeout_ms, 1, kMaxMillis);
 }
 
+void read_cidrs(Reader& r, const YAML::Node& n, const std::string& key, std::vector<http::Cidr>& out) {
+  std::vector<std::string> texts;
+  if (!r.read_string_list(n, key, texts)) return;
+  out.clear();
+  for (const std::string& text : texts) {
+    if (auto cidr = http::Cidr::parse(text)) {
+      out.push_back(*cidr);
+    } else {
+      r.error(n, key, "\"" + text + "\" is not an IP address or CIDR");
+    }
+  }
+}
+
+void read_forward_auth(Reader& r, const YAML::Node& node, proxy::ForwardAuthSettings& f) {
+  if (!r.check_map(node, "forward_auth", {"path", "trusted_sources"})) return;
+  if (auto n = node["path"]) {
+    if (r.read_string(n, "forward_auth.path", f.path) && !f.path.starts_with('/'))
+      r.error(n, "forward_auth.path", "must start with '/'");
+  } else {
+    r.error(node, "forward_auth.path", "is required");
+  }
+  if (auto n = node["trusted_sources"]) read_cidrs(r, n, "forward_auth.trusted_sources", f.trusted_sources);
+}
+
 // Routes that verify tokens need providers, and may only name providers that exist.
 void check_route_providers(Reader& r, const YAML::Node& routes, const Config& c) {
   for (std::size_t i = 0; i < c.routes.size() && i < routes.size(); ++i) {
@@ -99,7 +123,7 @@ void check_route_providers(Reader& r, const YAML::Node& routes, const Config& c)
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "", {"listen", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
-                               "log_level", "access_log", "watch_config", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
+                               "log_level", "access_log", "watch_config", "forward_auth", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
                                "payload_header", "strip_token", "token_cache_entries", "startup_timeout_ms"}))
     return c;
   proxy::Settings& s = c.proxy;
@@ -115,26 +139,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
     if (r.read_string(n, "log_level", c.log_level) && !log::parse_level(c.log_level, level))
       r.error(n, "log_level", "must be one of debug, info, warn, error");
   }
-  if (auto n = root["trusted_proxies"]) {
-    std::vector<std::string> cidrs;
-    if (r.read_string_list(n, "trusted_proxies", cidrs)) {
-      for (const std::string& text : cidrs) {
-        if (auto cidr = http::Cidr::parse(text)) {
-          s.trusted_proxies.push_back(*cidr);
-        } else {
-          r.error(n, "trusted_proxies", "\"" + text + "\" is not an IP address or CIDR");
-        }
-      }
-    }
-  }
-  if (auto n = root["path_normalization"]) {
-    if (r.check_map(n, "path_normalization", {"allow_encoded_slash", "allow_backslash", "allow_path_parameters"})) {
-      policy::PathOptions& p = c.path_options;
-      if (auto b = n["allow_encoded_slash"]) r.read_bool(b, "path_normalization.allow_encoded_slash", p.allow_encoded_slash);
-      if (auto b = n["allow_backslash"]) r.read_bool(b, "path_normalization.allow_backslash", p.allow_backslash);
-      if (auto b = n["allow_path_parameters"]) r.read_bool(b, "path_normalization.allow_path_parameters", p.allow_path_parameters);
-    }
-  }
+  if (auto n = root["forward_auth"]) read_forward_auth(r, n, s.forward_auth);
+  if (auto n = root["trusted_proxies"]) read_cidrs(r, n, "trusted_proxies", s.trusted_proxies);
   if (s.listen.host == s.admin.host && s.listen.port == s.admin.port && s.listen.port != 0)
     r.error(root["admin"] ? root["admin"] : root, "admin", "must differ from listen");
 

@@ -69,4 +69,12 @@ LocalReply reply_service_unavailable(std::string_view description) {
   return LocalReply{503, "service_unavailable", std::string(description), false, {{"Retry-After", "1"}}};
 }
 
+LocalReply reply_forbidden(std::string_view description) {
+  return LocalReply{403, "forbidden", std::string(description), false, {}};
+}
+
+LocalReply reply_allowed(std::vector<std::pair<std::string, std::string>> headers) {
+  return LocalReply{200, "", "", false, std::move(headers)};
+}
+
 }  // namespace claimgate::http

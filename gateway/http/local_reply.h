@@ -30,5 +30,8 @@ LocalReply reply_header_too_large();
 LocalReply reply_body_too_large();
 LocalReply reply_no_route();
 LocalReply reply_service_unavailable(std::string_view description);
+LocalReply reply_forbidden(std::string_view description);
+// Forward-auth: the request may pass; `headers` go back to the calling gateway.
+LocalReply reply_allowed(std::vector<std::pair<std::string, std::string>> headers);
 
 }  // namespace claimgate::http

@@ -149,26 +149,62 @@ void ClientSession::on_head(std::size_t head_bytes) {
   const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
   keep_alive_ = parser_->get().keep_alive() && !draining;
 
-  auto path = policy::normalize_path(head_.path(), config_->path_options);
+  auth_method_ = head_.method;
+  auth_host_ = head_.host;
+  auth_target_ = head_.target;
+  forward_auth_ = !config_->settings.forward_auth.path.empty() && head_.path() == config_->settings.forward_auth.path;
+  if (forward_auth_) {
+    if (!http::is_trusted(config_->settings.forward_auth.trusted_sources, client_address_))
+      return send_local_reply(http::reply_forbidden("Forward-auth requests are accepted only from trusted sources."));
+    if (auto missing = take_forwarded_request(); !missing.empty()) return send_local_reply(http::reply_forbidden(missing));
+  }
+
+  const std::string_view target = auth_target_;
+  auto path = policy::normalize_path(target.substr(0, target.find('?')), config_->path_options);
   if (!path) {
-    // The request itself was well framed: answer 400 and keep the connection.
-    return send_local_reply(http::LocalReply{400, "bad_request", std::string(policy::describe(path.error())), false, {}});
+    // The request itself was well framed: answer and keep the connection. Forward-auth callers
+    // (nginx) only understand 2xx/401/403, so a rejected path is 403 there.
+    const std::string description(policy::describe(path.error()));
+    return send_local_reply(forward_auth_ ? http::reply_forbidden(description)
+                                          : http::LocalReply{400, "bad_request", description, false, {}});
   }
   normalized_path_ = std::move(*path);
-  auto match = config_->routes.match(head_.method, head_.host, normalized_path_);
-  if (!match) return send_local_reply(http::reply_no_route());
+  auto match = config_->routes.match(auth_method_, auth_host_, normalized_path_);
+  if (!match) return send_local_reply(forward_auth_ ? http::reply_forbidden("No route matches this request.") : http::reply_no_route());
   route_ = std::move(*match);
   upstream_spec_ = config_->settings.find_upstream(route_.route->upstream);
   authenticate(true);
 }
 
+// The original request of a forward-auth call: Traefik (and Envoy ext_authz) send
+// X-Forwarded-Method/-Host/-Uri, nginx auth_request X-Original-Method/-URI. Returns what is
+// missing, or "" when the original request is known.
+std::string ClientSession::take_forwarded_request() {
+  const auto& fields = parser_->get();
+  auto value = [&](std::string_view a, std::string_view b) -> std::optional<std::string> {
+    for (std::string_view name : {a, b}) {
+      if (auto it = fields.find(name); it != fields.end()) return std::string(it->value());
+    }
+    return std::nullopt;
+  };
+  auto uri = value("X-Forwarded-Uri", "X-Original-URI");
+  if (!uri || !uri->starts_with('/')) return "Forward-auth needs X-Forwarded-Uri or X-Original-URI with an origin-form path.";
+  auth_target_ = std::move(*uri);
+  if (auto method = value("X-Forwarded-Method", "X-Original-Method")) {
+    if (!http::is_token(*method)) return "X-Forwarded-Method is not an HTTP method.";
+    auth_method_ = std::move(*method);
+  }
+  if (auto host = value("X-Forwarded-Host", "X-Original-Host")) auth_host_ = std::move(*host);
+  return {};
+}
+
 void ClientSession::authenticate(bool may_wait) {
   request_fields_.clear();
   for (const auto& f : parser_->get()) request_fields_.emplace_back(f.name_string(), f.value());
-  const std::string_view target = head_.target;
+  const std::string_view target = auth_target_;
   const auto question = target.find('?');
   const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-  const auth::RequestFacts facts{head_.method, request_fields_, query, &route_.captures};
+  const auth::RequestFacts facts{auth_method_, request_fields_, query, &route_.captures};
   auth::TokenVerifier& verifier = worker_.verifier(*config_);
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
@@ -178,11 +214,18 @@ void ClientSession::authenticate(bool may_wait) {
   identity_ = decision.identity;
   switch (decision.action) {
     case auth::AuthDecision::Action::Reply:
+      // 400 means nothing to an auth_request caller; the challenge is the same.
+      if (forward_auth_ && decision.reply.status == 400) decision.reply.status = 401;
       return send_local_reply(decision.reply);
     case auth::AuthDecision::Action::WaitForKeys:
       return wait_for_keys(decision.provider);
     case auth::AuthDecision::Action::Forward:
       break;
+  }
+  if (forward_auth_) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (decision.identity) headers = config_->authenticator->claim_headers().values_for(*decision.identity);
+    return send_local_reply(http::reply_allowed(std::move(headers)));
   }
   build_upstream_request(decision);
   attempt_ = 0;
@@ -553,7 +596,7 @@ void ClientSession::send_local_reply(const http::LocalReply& reply) {
   local_response_.set(bhttp::field::content_type, "application/json");
   local_response_.set(bhttp::field::cache_control, "no-store");
   for (const auto& [name, value] : reply.headers) local_response_.set(name, value);
-  local_response_.body() = reply.json_body();
+  if (reply.status >= 300) local_response_.body() = reply.json_body();
   local_response_.keep_alive(!close);
   local_response_.prepare_payload();
   stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));

@@ -68,6 +68,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void do_linger();
   void abort();
 
+  std::string take_forwarded_request();
   void authenticate(bool may_wait);
   void wait_for_keys(std::size_t provider);
   void build_upstream_request(const auth::AuthDecision& decision);
@@ -98,6 +99,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::optional<BodyRequestParser> parser_;
   http::RequestHead head_;
   std::string normalized_path_;
+  // What is authorised: the request itself, or for forward-auth the original one it describes.
+  bool forward_auth_ = false;
+  std::string auth_method_;
+  std::string auth_host_;
+  std::string auth_target_;
   policy::RouteMatchResult route_{};
   std::vector<std::pair<std::string_view, std::string_view>> request_fields_;
   boost::asio::steady_timer key_wait_timer_;

@@ -24,6 +24,14 @@ struct UpstreamSpec {
   std::int64_t idle_timeout_ms = 60000;
 };
 
+// Decision mode for gateways already at the edge (nginx auth_request, Traefik forwardAuth,
+// Envoy ext_authz): requests to `path` on the main listener carry the original method, host and
+// URI in X-Forwarded-* / X-Original-* headers and get 200 with X-User-* headers, or 401/403.
+struct ForwardAuthSettings {
+  std::string path;  // empty = off
+  std::vector<http::Cidr> trusted_sources = {*http::Cidr::parse("127.0.0.0/8"), *http::Cidr::parse("::1/128")};
+};
+
 struct Settings {
   Endpoint listen{"127.0.0.1", 8080};
   Endpoint admin{"127.0.0.1", 9901};
@@ -36,6 +44,7 @@ struct Settings {
   std::int64_t drain_timeout_ms = 15000;
   bool access_log = true;  // one JSON line per request on stderr
   std::vector<http::Cidr> trusted_proxies;
+  ForwardAuthSettings forward_auth;
   std::vector<UpstreamSpec> upstreams;
 
   const UpstreamSpec* find_upstream(std::string_view name) const {
