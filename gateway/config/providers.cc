@@ -215,7 +215,8 @@ void read_auth(Reader& r, const YAML::Node& root, auth::AuthSettings& a) {
   if (auto n = root["token_sources"]) read_token_sources(r, n, a.token_sources);
   if (auto n = root["claim_headers"]) read_claim_headers(r, n, a.claim_headers);
   if (auto n = root["payload_header"]) {
-    if (r.read_string(n, "payload_header", a.payload_header) && !http::is_token(a.payload_header))
+    if (r.read_string(n, "payload_header", a.payload_header) && !a.payload_header.empty() &&
+        !http::is_token(a.payload_header))
       r.error(n, "payload_header", "is not a valid header name");
   }
   if (auto n = root["strip_token"]) r.read_bool(n, "strip_token", a.strip_token);
