@@ -6,7 +6,8 @@ with one worker. Rounds interleave the targets so drift on a noisy machine hits 
 
 Targets:
   nginx               nginx proxy_pass with upstream keepalive (plain proxy)
-  claimgate           claimgate, anonymous route (plain proxy)
+  claimgate           claimgate, anonymous route (plain proxy), metrics on, access log off
+  cg-no-metrics       the same with `metrics: false`
   cg-eddsa-cached     claimgate, EdDSA token required, one repeated token (verified-token cache hits)
   cg-es256-cached     the same with ES256
   cg-es256-rotating   1,000 distinct ES256 tokens, token cache disabled (every request verifies)
@@ -74,7 +75,7 @@ end
     return tokens
 
 
-def claimgate_config(port, admin, upstream, work, protected, cache_entries):
+def claimgate_config(port, admin, upstream, work, protected, cache_entries, metrics=True):
     routes = """  - match: { path_prefix: / }
     upstream: app
     auth: anonymous
@@ -94,10 +95,12 @@ providers:
 admin: "127.0.0.1:%d"
 threads: 1
 log_level: warn
+access_log: false
+metrics: %s
 %supstreams:
   app: { url: "http://127.0.0.1:%d", max_idle_connections: 64 }
 routes:
-%s""" % (port, admin, providers, upstream, routes)
+%s""" % (port, admin, "true" if metrics else "false", providers, upstream, routes)
 
 
 def haproxy_config(port, upstream, pem):
@@ -148,15 +151,16 @@ def main():
                                  % (up, nginx_port), 0))
         targets.append(("nginx", nginx_port, {}))
 
-        def claimgate(name, protected, cache_entries):
+        def claimgate(name, protected, cache_entries, metrics=True):
             port, admin = free_port(), free_port()
             path = os.path.join(work, name + ".yaml")
             with open(path, "w") as f:
-                f.write(claimgate_config(port, admin, up, work, protected, cache_entries))
+                f.write(claimgate_config(port, admin, up, work, protected, cache_entries, metrics))
             procs.append(start([args.binary, "--config", path], 0, stderr=open(os.path.join(work, name + ".log"), "w")))
             return port
 
         targets.append(("claimgate", claimgate("claimgate", False, 0), {}))
+        targets.append(("cg-no-metrics", claimgate("cg-no-metrics", False, 0, metrics=False), {}))
         if args.suite == "all":
             tokens = make_tokens(work, args.tokens)
             cached = claimgate("cg-cached", True, 10000)
@@ -198,6 +202,7 @@ def main():
             print("%-40s throughput %.2fx  p50 %.2fx  p99 %.2fx   %s" % (
                 a + " / " + b, med[a][0] / med[b][0], med[a][1] / med[b][1], med[a][2] / med[b][2], note))
         ratio("claimgate", "nginx", "(aim: throughput >= 1.0x, p99 <= 1.0x)")
+        ratio("claimgate", "cg-no-metrics", "(metrics cost; aim: >= 0.98x)")
         if args.suite == "all":
             ratio("cg-eddsa-cached", "claimgate", "(aim: >= 0.9x)")
             ratio("cg-es256-cached", "claimgate", "(aim: >= 0.9x)")

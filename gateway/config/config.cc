@@ -123,7 +123,7 @@ void check_route_providers(Reader& r, const YAML::Node& routes, const Config& c)
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "", {"listen", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
-                               "log_level", "access_log", "watch_config", "forward_auth", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
+                               "log_level", "access_log", "metrics", "watch_config", "forward_auth", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
                                "payload_header", "strip_token", "token_cache_entries", "startup_timeout_ms"}))
     return c;
   proxy::Settings& s = c.proxy;
@@ -132,6 +132,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (auto n = root["threads"]) r.read_int(n, "threads", s.threads, 0, 256);
   if (auto n = root["client"]) read_client(r, n, s);
   if (auto n = root["access_log"]) r.read_bool(n, "access_log", s.access_log);
+  if (auto n = root["metrics"]) r.read_bool(n, "metrics", s.metrics);
   if (auto n = root["watch_config"]) r.read_bool(n, "watch_config", c.watch_config);
   if (auto n = root["drain_timeout_ms"]) r.read_int(n, "drain_timeout_ms", s.drain_timeout_ms, 0, kMaxMillis);
   if (auto n = root["log_level"]) {

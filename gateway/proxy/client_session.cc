@@ -539,10 +539,12 @@ void ClientSession::complete_request(unsigned status) {
   const double duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
   const std::string_view route = route_.route ? std::string_view(route_.route->name) : std::string_view();
   const std::string_view method = parser_ ? head_.method : std::string_view("-");
-  const auth::TokenCacheStats& cache = worker_.verifier(*config_).cache_stats();
-  worker_.metrics().record({route, method, status, duration_s, upstream_duration_s_, auth_outcome_, auth_reason_},
-                           {cache.hits, cache.misses, cache.evictions, worker_.open_upstream_connections(),
-                            worker_.pool().idle_count()});
+  if (config_->settings.metrics) {
+    const auth::TokenCacheStats& cache = worker_.verifier(*config_).cache_stats();
+      worker_.metrics().record({route, method, status, duration_s, upstream_duration_s_, auth_outcome_, auth_reason_},
+                             {cache.hits, cache.misses, cache.evictions, worker_.open_upstream_connections(),
+                              worker_.pool().idle_count()});
+  }
   if (!config_->settings.access_log) return;
   const std::string* sub = identity_ ? identity_->token.claims.string_at("sub") : nullptr;
   const std::string* tenant = identity_ ? identity_->token.claims.string_at("tenant_id") : nullptr;

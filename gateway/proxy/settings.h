@@ -43,6 +43,7 @@ struct Settings {
   std::size_t max_connections = 10000;
   std::int64_t drain_timeout_ms = 15000;
   bool access_log = true;  // one JSON line per request on stderr
+  bool metrics = true;     // per-request counters and histograms (the bench measures their cost)
   std::vector<http::Cidr> trusted_proxies;
   ForwardAuthSettings forward_auth;
   std::vector<UpstreamSpec> upstreams;
