@@ -213,7 +213,7 @@ std::string describe_keys(const keys::ProviderKeys& provider, bool started) {
   const std::string from = key_source(provider.spec());
   if (!started) return "not loaded " + from + " (offline: --jwks-file was given)";
   const auto snapshot = provider.snapshot();
-  if (!snapshot) return "none loaded " + from + " (the gateway logs why on stderr)";
+  if (!snapshot) return "none loaded " + from + " (see keys_fetch_failed on stderr)";
   const auto& keys = snapshot->keys.keys();
   std::string out = std::to_string(keys.size()) + (keys.size() == 1 ? " key " : " keys ") + from + ", kid";
   for (std::size_t i = 0; i < keys.size(); ++i)
@@ -331,6 +331,11 @@ std::string_view describe_reason(std::string_view reason) {
   for (EE e : {EE::DuplicateHeader, EE::ConflictingCookies, EE::MalformedCredentials}) {
     if (auth::to_string(e) == reason) return auth::describe(e);
   }
+  using P = policy::PathError;
+  for (P p : {P::NotAbsolute, P::InvalidCharacter, P::MalformedEscape, P::EncodedNul, P::EncodedSlash, P::Backslash,
+              P::PathParameter}) {
+    if (policy::to_string(p) == reason) return policy::describe(p);
+  }
   using D = policy::Decision;
   for (D d : {D::MissingRole, D::MissingScope, D::ClaimMismatch, D::PathBindingMismatch}) {
     if (policy::to_string(d) == reason) return policy::describe(d);
@@ -358,22 +363,28 @@ struct Gateway {
   policy::RouteTable routes;
 };
 
+// The providers' keys as the gateway would hold them for this request's first token.
+Providers provider_keys(net::io_context& control, const Gateway& g, const Options& o,
+                        const std::vector<auth::FoundToken>& found, std::vector<std::string>& notes) {
+  std::vector<keys::ProviderSpec> specs = g.config.providers;
+  if (o.jwks_file && !found.empty()) apply_jwks_file(specs, *o.jwks_file, found.front().token, notes);
+  if (o.jwks_file && found.empty()) notes.push_back("--jwks-file not used: no usable token was found");
+  return load_keys(control, specs, !found.empty(), o.jwks_file.has_value(),
+                   std::chrono::milliseconds(g.config.auth.startup_timeout_ms));
+}
+
 void explain_auth(Report& r, const Gateway& g, const Options& o) {
   const policy::RouteSpec& route = *r.match->route;
   const auto headers = r.request.header_views();
   auto found = auth::find_tokens(g.config.auth.token_sources, headers, r.request.query);
   if (!found) r.token_error = found.error();
+  const std::vector<auth::FoundToken> tokens = found ? *found : std::vector<auth::FoundToken>{};
 
-  std::vector<keys::ProviderSpec> specs = g.config.providers;
-  if (o.jwks_file && found && !found->empty()) apply_jwks_file(specs, *o.jwks_file, found->front().token, r.notes);
   net::io_context control;
-  const Providers providers = load_keys(control, specs, found && !found->empty(), o.jwks_file.has_value(),
-                                        std::chrono::milliseconds(g.config.auth.startup_timeout_ms));
+  const Providers providers = provider_keys(control, g, o, tokens, r.notes);
   auto authenticator = std::make_shared<const auth::Authenticator>(g.config.auth, providers.keys);
   auth::TokenVerifier verifier(authenticator, 0);
-  if (found) {
-    for (const auth::FoundToken& t : *found) r.tokens.push_back(inspect_token(t, verifier, providers, r.now));
-  }
+  for (const auth::FoundToken& t : tokens) r.tokens.push_back(inspect_token(t, verifier, providers, r.now));
 
   // The verdict is the gateway's own decision; the refetch an unknown kid may trigger is only noted.
   const auth::RequestFacts facts{r.request.method, headers, r.request.query, &r.match->captures};
