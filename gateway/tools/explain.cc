@@ -56,7 +56,8 @@ struct Options {
 
 Result<Fields::value_type, std::string> parse_header(std::string_view text) {
   const auto colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0) return fail("--header needs 'Name: value', got \"" + std::string(text) + "\"");
+  if (colon == std::string_view::npos || colon == 0)
+    return fail("--header needs 'Name: value', got \"" + std::string(text) + "\"");
   std::string_view value = text.substr(colon + 1);
   while (value.starts_with(' ') || value.starts_with('\t')) value.remove_prefix(1);
   return Fields::value_type{std::string(text.substr(0, colon)), std::string(value)};
@@ -65,7 +66,8 @@ Result<Fields::value_type, std::string> parse_header(std::string_view text) {
 Result<std::int64_t, std::string> parse_seconds(std::string_view text) {
   std::int64_t value = 0;
   const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return fail("--now needs UNIX seconds, got \"" + std::string(text) + "\"");
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+    return fail("--now needs UNIX seconds, got \"" + std::string(text) + "\"");
   return value;
 }
 
@@ -160,7 +162,8 @@ void apply_jwks_file(std::vector<keys::ProviderSpec>& specs, const std::string& 
                      std::vector<std::string>& notes) {
   const auto issuer = jwt::peek_issuer(token);
   if (!issuer) {
-    notes.push_back("--jwks-file not used: the token's \"iss\" cannot be read (" + std::string(jwt::to_string(issuer.error())) + ")");
+    notes.push_back("--jwks-file not used: the token's \"iss\" cannot be read (" +
+                    std::string(jwt::to_string(issuer.error())) + ")");
     return;
   }
   for (keys::ProviderSpec& spec : specs) {
@@ -232,6 +235,7 @@ struct TokenReport {
   std::string keys;          // that provider's keys as loaded
   std::string result;        // verified, invalid, keys_unavailable, unknown_kid
   std::string reason;        // stable name; empty when verified
+  std::optional<std::size_t> provider_index;
   auth::IdentityPtr identity;
 };
 
@@ -314,6 +318,7 @@ TokenReport inspect_token(const auth::FoundToken& found, auth::TokenVerifier& ve
     if (const auto index = a.provider_by_issuer(*issuer)) {
       t.provider = a.provider(*index).spec().name;
       t.keys = describe_keys(a.provider(*index), providers.started[*index]);
+      t.provider_index = index;
     }
   }
   auth::VerifyOutcome v = verifier.verify(found.token, now);
@@ -399,7 +404,9 @@ void explain_auth(Report& r, const Gateway& g, const Options& o) {
     r.evaluation = policy::evaluate(route.require, policy::Subject{id.token.claims, id.roles, id.scopes}, r.match->captures,
                                     policy::TraceMode::On);
   }
-  if (!r.tokens.empty() && r.tokens.front().result == "unknown_kid")
+  // As configured: a --jwks-file stand-in does not change what the gateway would do.
+  if (!r.tokens.empty() && r.tokens.front().result == "unknown_kid" &&
+      g.config.providers[*r.tokens.front().provider_index].source == keys::KeySourceKind::JwksUrl)
     r.notes.push_back("on an unknown kid the gateway refetches the JWKS once (at most every min_refresh_interval_s) "
                       "and waits up to unknown_kid_wait_ms; explain has just loaded the current keys");
 }
@@ -455,15 +462,16 @@ std::string describe_match(const policy::RouteMatch& m) {
   return out;
 }
 
+std::string relative_to_now(std::int64_t delta) {
+  if (delta == 0) return "now";
+  return delta < 0 ? std::to_string(-delta) + " s before now" : std::to_string(delta) + " s after now";
+}
+
 // "exp: 1700000000 (2023-11-14T22:13:20Z, 60 s after now)" for the registered time claims.
 std::string claim_line(const std::string& name, const ClaimValue& value, std::int64_t now) {
   std::string line = name + ": " + to_json(value);
-  if ((name == "exp" || name == "nbf" || name == "iat") && value.is_integer()) {
-    const std::int64_t delta = value.as_integer() - now;
-    line += " (" + utc(value.as_integer()) + ", " +
-            (delta == 0 ? std::string("now") : std::to_string(delta < 0 ? -delta : delta) + (delta < 0 ? " s before now" : " s after now")) +
-            ")";
-  }
+  if ((name == "exp" || name == "nbf" || name == "iat") && value.is_integer())
+    line += " (" + utc(value.as_integer()) + ", " + relative_to_now(value.as_integer() - now) + ")";
   return line;
 }
 
@@ -477,8 +485,11 @@ void print_token(std::string& out, const TokenReport& t, std::int64_t now) {
   }
   out += "  provider: " + (t.provider.empty() ? std::string("none has this issuer") : t.provider) + "\n";
   if (!t.keys.empty()) out += "  keys:    " + t.keys + "\n";
-  out += "  result:  " + (t.reason.empty() ? t.result : "not verified: " + t.reason + " - " + std::string(describe_reason(t.reason)));
-  out += "\n";
+  if (t.reason.empty()) {
+    out += "  result:  " + t.result + "\n";
+  } else {
+    out += "  result:  not verified: " + t.reason + " - " + std::string(describe_reason(t.reason)) + "\n";
+  }
 }
 
 void print_requirements(std::string& out, const Report& r) {
@@ -488,8 +499,7 @@ void print_requirements(std::string& out, const Report& r) {
     return;
   }
   const policy::Decision d = r.evaluation->decision;
-  out += "requirements: " + std::string(d == policy::Decision::Allow ? "pass" : "fail: " + std::string(policy::to_string(d)));
-  out += "\n";
+  out += d == policy::Decision::Allow ? "requirements: pass\n" : "requirements: fail: " + std::string(policy::to_string(d)) + "\n";
   for (const std::string& line : r.evaluation->trace) out += "  " + line + "\n";
 }
 
@@ -540,7 +550,8 @@ std::string render_text(const Report& r) {
   }
   if (r.match) {
     if (r.token_error)
-      out += "token:     unusable: " + std::string(auth::to_string(*r.token_error)) + " - " + std::string(auth::describe(*r.token_error)) + "\n";
+      out += "token:     unusable: " + std::string(auth::to_string(*r.token_error)) + " - " +
+             std::string(auth::describe(*r.token_error)) + "\n";
     if (r.tokens.empty() && !r.token_error) out += "token:     none found\n";
     for (const TokenReport& t : r.tokens) print_token(out, t, r.now);
     print_requirements(out, r);
@@ -552,7 +563,9 @@ std::string render_text(const Report& r) {
 
 // ---------------------------------------------------------------------------- JSON output
 
-ClaimValue strings(const std::vector<std::string>& items) { return ClaimValue(ClaimValue::Array(items.begin(), items.end())); }
+ClaimValue strings(const std::vector<std::string>& items) {
+  return ClaimValue(ClaimValue::Array(items.begin(), items.end()));
+}
 
 ClaimValue fields(const Fields& items) {
   ClaimValue::Array out;
@@ -560,7 +573,7 @@ ClaimValue fields(const Fields& items) {
   return ClaimValue(std::move(out));
 }
 
-ClaimValue or_null(const std::string& text) { return text.empty() ? ClaimValue() : ClaimValue(text); }
+ClaimValue or_null(std::string_view text) { return text.empty() ? ClaimValue() : ClaimValue(text); }
 
 ClaimValue json_routes(const Report& r) {
   ClaimValue::Array out;
@@ -569,7 +582,7 @@ ClaimValue json_routes(const Report& r) {
                                         {"name", t.route->name},
                                         {"match", describe_match(t.route->match)},
                                         {"matched", t.miss == policy::RouteMiss::None},
-                                        {"miss", t.miss == policy::RouteMiss::None ? ClaimValue() : ClaimValue(policy::to_string(t.miss))},
+                                        {"miss", or_null(t.miss == policy::RouteMiss::None ? "" : policy::to_string(t.miss))},
                                         {"why_not", or_null(t.why_not)}});
   }
   return ClaimValue(std::move(out));
@@ -594,7 +607,7 @@ ClaimValue json_token(const TokenReport& t) {
                             {"keys", or_null(t.keys)},
                             {"result", t.result},
                             {"reason", or_null(t.reason)},
-                            {"description", or_null(std::string(describe_reason(t.reason)))}};
+                            {"description", or_null(describe_reason(t.reason))}};
 }
 
 ClaimValue json_requirements(const Report& r) {
@@ -608,7 +621,7 @@ ClaimValue json_answer(const Report& r) {
   ClaimValue::Object out{{"forwarded", r.forwarded},
                          {"outcome", r.outcome},
                          {"reason", r.reason},
-                         {"description", or_null(std::string(describe_reason(r.reason)))}};
+                         {"description", or_null(describe_reason(r.reason))}};
   if (r.forwarded) {
     out.emplace_back("upstream", r.match->route->upstream);
     out.emplace_back("injected_headers", fields(r.injected));
@@ -626,7 +639,8 @@ std::string render_json(const Report& r) {
   ClaimValue::Array tokens;
   for (const TokenReport& t : r.tokens) tokens.push_back(json_token(t));
   const ClaimValue::Object path =
-      r.path_error ? ClaimValue::Object{{"rejected", policy::to_string(*r.path_error)}, {"description", policy::describe(*r.path_error)}}
+      r.path_error ? ClaimValue::Object{{"rejected", policy::to_string(*r.path_error)},
+                                        {"description", policy::describe(*r.path_error)}}
                    : ClaimValue::Object{{"normalized", *r.normalized_path}};
   const ClaimValue::Object report{
       {"request", ClaimValue::Object{{"method", q.method}, {"host", q.host}, {"path", q.path}, {"now", r.now}}},
