@@ -142,6 +142,14 @@ Config read_config(Reader& r, const YAML::Node& root) {
   }
   if (auto n = root["forward_auth"]) read_forward_auth(r, n, s.forward_auth);
   if (auto n = root["trusted_proxies"]) read_cidrs(r, n, "trusted_proxies", s.trusted_proxies);
+  if (auto n = root["path_normalization"]) {
+    if (r.check_map(n, "path_normalization", {"allow_encoded_slash", "allow_backslash", "allow_path_parameters"})) {
+      policy::PathOptions& p = c.path_options;
+      if (auto b = n["allow_encoded_slash"]) r.read_bool(b, "path_normalization.allow_encoded_slash", p.allow_encoded_slash);
+      if (auto b = n["allow_backslash"]) r.read_bool(b, "path_normalization.allow_backslash", p.allow_backslash);
+      if (auto b = n["allow_path_parameters"]) r.read_bool(b, "path_normalization.allow_path_parameters", p.allow_path_parameters);
+    }
+  }
   if (s.listen.host == s.admin.host && s.listen.port == s.admin.port && s.listen.port != 0)
     r.error(root["admin"] ? root["admin"] : root, "admin", "must differ from listen");
 
