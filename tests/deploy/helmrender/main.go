@@ -205,6 +205,16 @@ func coalesce(dst, src map[string]interface{}) map[string]interface{} {
 	return dst
 }
 
+func dropNulls(m map[string]interface{}) {
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
+		} else if sub, ok := v.(map[string]interface{}); ok {
+			dropNulls(sub)
+		}
+	}
+}
+
 func deepCopy(v interface{}) interface{} {
 	switch t := v.(type) {
 	case map[string]interface{}:
@@ -434,7 +444,7 @@ func run() error {
 		}
 	}
 	values = mergeOver(values, overrides)
-	values = coalesce(values, map[string]interface{}{}) // drop explicit nulls
+	dropNulls(values) // an explicit null removes a default, as in Helm
 
 	var jobs []job
 	collect(top, values, "", &jobs)
