@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Deployment tests: Kubernetes manifests, the Helm chart, the Dockerfile and the Grafana dashboard.
 
-usage: deploy_checks.py setup | kustomize-sidecar | kustomize-edge | helm | dockerfile | grafana
+usage: deploy_checks.py setup | kustomize-sidecar | kustomize-edge | helm | dockerfile | grafana | forward-auth
 
 Environment: CLAIMGATE_BINARY (the gateway binary; default build/claimgate) and DEPLOY_WORK_DIR
 (the cache under the build tree for node_modules and the helmrender binary; default
@@ -33,7 +33,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
+try:
+    import yaml
+except ImportError:  # `setup` installs python3-yaml; every other command needs it
+    yaml = None
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -547,6 +550,41 @@ def cmd_dockerfile():
     log("  Dockerfile: stages, runtime libraries, user, config and ports OK")
 
 
+def cmd_forward_auth():
+    """deploy/forward-auth: claimgate.yaml passes --check-config; nginx.conf passes `nginx -t` (when
+    nginx is installed); the Traefik middleware and nginx point at claimgate's listen + /auth and
+    pass on every default claim header."""
+    directory = ROOT / "deploy" / "forward-auth"
+    errors = Errors()
+    config = check_config((directory / "claimgate.yaml").read_text(), "forward-auth/claimgate.yaml", errors)
+    errors.raise_if_any("deploy/forward-auth")
+    auth_url = f"http://{config['listen']}{config['forward_auth']['path']}"
+    claim_headers = ["X-User-Id", "X-User-Tenant", "X-User-Workspace", "X-User-Roles", "X-User-Scopes"]
+
+    traefik = yaml.safe_load((directory / "traefik-dynamic.yaml").read_text())
+    fa = traefik["http"]["middlewares"]["claimgate"]["forwardAuth"]
+    errors.check(fa["address"] == auth_url, "traefik-dynamic.yaml", f"address {fa['address']} != {auth_url}")
+    errors.check(set(claim_headers) <= set(fa.get("authResponseHeaders") or []), "traefik-dynamic.yaml",
+                 f"authResponseHeaders must include {claim_headers}")
+
+    nginx_conf = (directory / "nginx.conf").read_text()
+    errors.check(f"server {config['listen']};" in nginx_conf, "nginx.conf", f"upstream claimgate must be {config['listen']}")
+    errors.check(f"proxy_pass http://claimgate{config['forward_auth']['path']};" in nginx_conf, "nginx.conf", "must proxy_pass to /auth")
+    for h in claim_headers:
+        errors.check(f"proxy_set_header {h} " in nginx_conf, "nginx.conf", f"must set {h} from the auth answer")
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if nginx:
+        with tempfile.TemporaryDirectory() as prefix:
+            os.mkdir(os.path.join(prefix, "logs"))
+            r = run([nginx, "-t", "-q", "-p", prefix, "-c", str(directory / "nginx.conf")])
+            errors.check(r.returncode == 0, "nginx.conf", f"nginx -t failed:\n{r.stderr}")
+            if r.returncode == 0:
+                log("  nginx -t: nginx.conf OK")
+    else:
+        log("  note: nginx is not installed; nginx.conf syntax not checked")
+    errors.raise_if_any("deploy/forward-auth")
+
+
 # ---------------------------------------------------------------------------------------------
 # grafana
 
@@ -750,11 +788,15 @@ def main(argv):
         "helm": cmd_helm,
         "dockerfile": cmd_dockerfile,
         "grafana": cmd_grafana,
+        "forward-auth": cmd_forward_auth,
     }
     if len(argv) != 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
     if argv[1] != "setup":
+        if yaml is None:
+            print("FAIL: python3-yaml is missing; run `deploy_checks.py setup` or scripts/install-deps.sh", file=sys.stderr)
+            return 1
         for tool, hint in (("kubectl", "machine image"), ("node", "nodejs"), (str(HELMRENDER), "deploy.setup")):
             if argv[1] in ("kustomize-sidecar", "kustomize-edge", "helm") and shutil.which(tool) is None:
                 print(f"FAIL: {tool} not found ({hint}); run `deploy_checks.py setup` first", file=sys.stderr)
