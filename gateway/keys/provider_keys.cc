@@ -75,16 +75,24 @@ std::shared_ptr<const KeySnapshot> ProviderKeys::snapshot() const {
   return snapshot_;
 }
 
-bool ProviderKeys::request_refresh(std::function<void()> on_done) {
+bool ProviderKeys::request_refresh(std::function<void()> on_done, milliseconds max_wait) {
   if (spec_.source != KeySourceKind::JwksUrl) return false;
   std::lock_guard lock(mutex_);
-  if (!fetch_in_flight_) {
-    if (std::chrono::steady_clock::now() - last_fetch_started_ < seconds(spec_.min_refresh_interval_s)) return false;
-    fetch_in_flight_ = true;  // claimed here so concurrent callers join this fetch
-    net::post(control_, [self = shared_from_this()] {
-      self->timer_.cancel();
-      self->do_fetch();
-    });
+  if (!fetch_in_flight_ && !refetch_scheduled_) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto next_allowed = last_fetch_started_ + seconds(spec_.min_refresh_interval_s);
+    if (now < next_allowed) {
+      const auto delay = std::chrono::duration_cast<milliseconds>(next_allowed - now);
+      if (delay > max_wait) return false;
+      refetch_scheduled_ = true;
+      net::post(control_, [self = shared_from_this(), delay] { self->schedule(delay, &ProviderKeys::do_fetch); });
+    } else {
+      fetch_in_flight_ = true;  // claimed here so concurrent callers join this fetch
+      net::post(control_, [self = shared_from_this()] {
+        self->timer_.cancel();
+        self->do_fetch();
+      });
+    }
   }
   waiters_.push_back(std::move(on_done));
   return true;
@@ -95,6 +103,7 @@ void ProviderKeys::do_fetch() {
   {
     std::lock_guard lock(mutex_);
     fetch_in_flight_ = true;
+    refetch_scheduled_ = false;
     last_fetch_started_ = std::chrono::steady_clock::now();
   }
   fetch_url(control_, tls_ ? &*tls_ : nullptr, spec_.url, milliseconds(spec_.fetch_timeout_ms),

@@ -52,10 +52,12 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   bool first_attempt_done() const { return first_attempt_done_.load(std::memory_order_acquire); }
   const ProviderSpec& spec() const { return spec_; }
 
-  // Any thread. Asks for a refetch after an unknown kid. False when refetching is not possible
-  // now (a file source, or the last fetch started less than min_refresh_interval_s ago);
-  // otherwise `on_done` runs on the control context once the in-flight or new fetch ends.
-  bool request_refresh(std::function<void()> on_done);
+  // Any thread. Asks for a refetch after an unknown kid: joins the fetch in flight, or starts
+  // one, or, when the last one started less than min_refresh_interval_s ago, schedules one for
+  // when that interval ends if that is within `max_wait`. False when none of these is possible
+  // (a file source, or the next allowed fetch is too far off); otherwise `on_done` runs on the
+  // control context once that fetch ends.
+  bool request_refresh(std::function<void()> on_done, std::chrono::milliseconds max_wait);
 
   // For metrics: fetch or load attempts by result.
   std::uint64_t successes() const { return successes_.load(std::memory_order_relaxed); }
@@ -80,6 +82,7 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   mutable std::mutex mutex_;  // guards snapshot_, fetch state and waiters_
   std::shared_ptr<const KeySnapshot> snapshot_;
   bool fetch_in_flight_ = false;
+  bool refetch_scheduled_ = false;
   std::chrono::steady_clock::time_point last_fetch_started_{};
   std::vector<std::function<void()>> waiters_;
 

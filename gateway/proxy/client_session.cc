@@ -243,10 +243,11 @@ void ClientSession::wait_for_keys(std::size_t provider) {
     self->key_wait_timer_.cancel();
     self->authenticate(false);
   };
+  const milliseconds max_wait(authenticator.provider(provider).spec().unknown_kid_wait_ms);
   const bool accepted = authenticator.provider(provider).request_refresh(
-      [executor = stream_.get_executor(), resume] { net::post(executor, resume); });
+      [executor = stream_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
   if (!accepted) return authenticate(false);
-  key_wait_timer_.expires_after(milliseconds(authenticator.provider(provider).spec().unknown_kid_wait_ms));
+  key_wait_timer_.expires_after(max_wait);
   key_wait_timer_.async_wait([resume](error_code ec) {
     if (!ec) resume();
   });
@@ -313,6 +314,7 @@ void ClientSession::acquire_upstream(bool allow_pooled) {
 
 void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type results) {
   if (ec) {
+    worker_.metrics().record_connect_error(upstream_spec_->name);
     log::warn("upstream_resolve_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
     upstream_.reset();
     return send_local_reply(http::reply_for(http::UpstreamError::Unavailable));
@@ -325,6 +327,7 @@ void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type resul
 
 void ClientSession::on_connected(error_code ec) {
   if (ec) {
+    worker_.metrics().record_connect_error(upstream_spec_->name);
     log::warn("upstream_connect_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
     upstream_.reset();
     const auto kind = is_timeout(ec) ? http::UpstreamError::Timeout
