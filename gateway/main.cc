@@ -25,6 +25,7 @@
 #include "metrics/metrics.h"
 #include "proxy/server.h"
 #include "tools/demo_upstream.h"
+#include "tools/explain.h"
 #include "tools/keygen.h"
 #include "tools/mint.h"
 #include "tools/token_signer.h"
@@ -39,6 +40,8 @@ constexpr std::string_view kUsage =
     "  claimgate --config FILE          run the gateway (logs go to stderr)\n"
     "  claimgate --check-config FILE    validate FILE and list every error\n"
     "  claimgate demo [--port N]        run a demo on an embedded config with a built-in upstream\n"
+    "  claimgate explain --config FILE --method M --path P [--host H] [--token T | --header 'N: v' |\n"
+    "                    --cookie 'n=v'] [--jwks-file F] [--now UNIX_S] [--json]   why a request gets its answer\n"
     "  claimgate keygen [--alg EdDSA|ES256] [--kid ID] --out-dir DIR   make a key pair and its JWKS\n"
     "  claimgate mint --key DIR/private.jwk --iss ISS [--sub S] [--aud A] [--ttl-s N] [--scope \"a b\"]\n"
     "                 [--roles r1,r2] [--claim k=v] [--claim-json k=JSON]   sign a token\n"
@@ -346,6 +349,7 @@ int main(int argc, char** argv) {
   if (args[0] == "--config" && args.size() == 2) return run_from_file(std::string(args[1]));
   if (args[0] == "demo") return run_demo({args.begin() + 1, args.end()});
   if (args[0] == "keygen") return tools::run_keygen({args.begin() + 1, args.end()});
+  if (args[0] == "explain") return tools::run_explain({args.begin() + 1, args.end()});
   if (args[0] == "mint") return tools::run_mint({args.begin() + 1, args.end()});
   std::cerr << kUsage;
   return 2;
