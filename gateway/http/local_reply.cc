@@ -65,6 +65,10 @@ LocalReply reply_no_route() {
   return LocalReply{404, "not_found", "No route matches this request.", false, {}};
 }
 
+LocalReply reply_rejected_path(std::string_view description) {
+  return LocalReply{400, "bad_request", std::string(description), false, {}};
+}
+
 LocalReply reply_service_unavailable(std::string_view description) {
   return LocalReply{503, "service_unavailable", std::string(description), false, {{"Retry-After", "1"}}};
 }

@@ -29,6 +29,8 @@ LocalReply reply_malformed_request(std::string_view detail);  // Beast's parser 
 LocalReply reply_header_too_large();
 LocalReply reply_body_too_large();
 LocalReply reply_no_route();
+// A well-framed request whose path normalisation refused (the connection stays open).
+LocalReply reply_rejected_path(std::string_view description);
 LocalReply reply_service_unavailable(std::string_view description);
 LocalReply reply_forbidden(std::string_view description);
 // Forward-auth: the request may pass; `headers` go back to the calling gateway.

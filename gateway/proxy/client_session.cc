@@ -166,7 +166,7 @@ void ClientSession::on_head(std::size_t head_bytes) {
     // (nginx) only understand 2xx/401/403, so a rejected path is 403 there.
     const std::string description(policy::describe(path.error()));
     return send_local_reply(forward_auth_ ? http::reply_forbidden(description)
-                                          : http::LocalReply{400, "bad_request", description, false, {}});
+                                          : http::reply_rejected_path(description));
   }
   normalized_path_ = std::move(*path);
   auto match = config_->routes.match(auth_method_, auth_host_, normalized_path_);

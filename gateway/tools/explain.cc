@@ -257,11 +257,6 @@ struct Report {
   std::vector<std::string> notes;
 };
 
-// proxy/client_session.cc answers a rejected path with the same reply.
-http::LocalReply reply_rejected_path(policy::PathError error) {
-  return http::LocalReply{400, "bad_request", std::string(policy::describe(error)), false, {}};
-}
-
 std::string describe_source(const auth::TokenSource& s) {
   switch (s.kind) {
     case auth::TokenSource::Kind::Header:
@@ -422,7 +417,7 @@ Report explain(const Gateway& g, const Options& o) {
     r.path_error = path.error();
     r.outcome = "rejected_path";
     r.reason = policy::to_string(path.error());
-    r.reply = reply_rejected_path(path.error());
+    r.reply = http::reply_rejected_path(policy::describe(path.error()));
     return r;
   }
   r.normalized_path = *path;
