@@ -234,6 +234,16 @@ struct RouteTable::Compiled {
     }
   }
 
+  // Which condition of route `i` the request fails first (path, then method, then host).
+  RouteMiss miss(std::size_t i, std::string_view method, std::string_view request_host, std::string_view path) const {
+    const RouteMatch& m = routes[i].match;
+    if (!matchers[i].matches(path)) return RouteMiss::Path;
+    if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end())
+      return RouteMiss::Method;
+    if (m.host && !equals_lower(*m.host, request_host)) return RouteMiss::Host;
+    return RouteMiss::None;
+  }
+
   const std::vector<std::uint32_t>& candidates(std::string_view path) const {
     std::uint32_t at = 0;
     for (std::size_t start = 1; start <= path.size();) {
@@ -275,12 +285,8 @@ std::optional<RouteMatchResult> RouteTable::match(std::string_view method, std::
   const Compiled& c = *compiled_;
   const std::string_view request_host = host_name(host);
   for (const std::uint32_t i : c.candidates(normalized_path)) {
-    const RouteSpec& route = c.routes[i];
-    const RouteMatch& m = route.match;
-    if (!c.matchers[i].matches(normalized_path)) continue;
-    if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end()) continue;
-    if (m.host && !equals_lower(*m.host, request_host)) continue;
-    return RouteMatchResult{&route, c.matchers[i].captures_of(normalized_path)};
+    if (c.miss(i, method, request_host, normalized_path) != RouteMiss::None) continue;
+    return RouteMatchResult{&c.routes[i], c.matchers[i].captures_of(normalized_path)};
   }
   return std::nullopt;
 }
@@ -303,18 +309,12 @@ std::vector<RouteTrace> RouteTable::explain_match(std::string_view method, std::
   const std::string_view request_host = host_name(host);
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const RouteMatch& m = c.routes[i].match;
-    RouteTrace& t = out.emplace_back(RouteTrace{&c.routes[i], i, RouteMiss::None, {}});
-    if (!c.matchers[i].matches(normalized_path)) {
-      t.miss = RouteMiss::Path;
-      t.why_not = describe_path_miss(c.matchers[i], m, normalized_path);
-    } else if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end()) {
-      t.miss = RouteMiss::Method;
-      t.why_not = describe_method_miss(method, m.methods);
-    } else if (m.host && !equals_lower(*m.host, request_host)) {
-      t.miss = RouteMiss::Host;
-      t.why_not = "host " + quoted(normalize_host(host)) + " is not " + quoted(*m.host);
-    } else {
-      break;
+    RouteTrace& t = out.emplace_back(RouteTrace{&c.routes[i], i, c.miss(i, method, request_host, normalized_path), {}});
+    switch (t.miss) {
+      case RouteMiss::Path: t.why_not = describe_path_miss(c.matchers[i], m, normalized_path); break;
+      case RouteMiss::Method: t.why_not = describe_method_miss(method, m.methods); break;
+      case RouteMiss::Host: t.why_not = "host " + quoted(normalize_host(host)) + " is not " + quoted(*m.host); break;
+      case RouteMiss::None: return out;
     }
   }
   return out;
