@@ -70,6 +70,11 @@ void ProviderKeys::stop() {
   timer_.cancel();
 }
 
+std::string ProviderKeys::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
 std::shared_ptr<const KeySnapshot> ProviderKeys::snapshot() const {
   std::lock_guard lock(mutex_);
   return snapshot_;
@@ -187,6 +192,7 @@ void ProviderKeys::install(jwt::KeySet keys) {
   snapshot->loaded_at = std::chrono::system_clock::now();
   {
     std::lock_guard lock(mutex_);
+    last_error_.clear();
     snapshot->generation = generation_.load(std::memory_order_relaxed) + 1;
     snapshot_ = std::move(snapshot);
     generation_.fetch_add(1, std::memory_order_release);
@@ -197,6 +203,10 @@ void ProviderKeys::install(jwt::KeySet keys) {
 void ProviderKeys::record_failure(const std::string& reason) {
   failures_.fetch_add(1, std::memory_order_relaxed);
   ++consecutive_failures_;
+  {
+    std::lock_guard lock(mutex_);
+    last_error_ = reason;
+  }
   const bool have_keys = snapshot() != nullptr;
   log::warn("keys_fetch_failed", {{"provider", spec_.name},
                                   {"error", reason},

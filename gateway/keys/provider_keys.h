@@ -62,6 +62,8 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   // For metrics: fetch or load attempts by result.
   std::uint64_t successes() const { return successes_.load(std::memory_order_relaxed); }
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // Why the last fetch or load failed ("" after a success).
+  std::string last_error() const;
 
  private:
   void do_fetch();
@@ -85,6 +87,7 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   bool refetch_scheduled_ = false;
   std::chrono::steady_clock::time_point last_fetch_started_{};
   std::vector<std::function<void()>> waiters_;
+  std::string last_error_;
 
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> first_attempt_done_{false};

@@ -216,7 +216,10 @@ std::string describe_keys(const keys::ProviderKeys& provider, bool started) {
   const std::string from = key_source(provider.spec());
   if (!started) return "not loaded " + from + " (offline: --jwks-file was given)";
   const auto snapshot = provider.snapshot();
-  if (!snapshot) return "none loaded " + from + " (see keys_fetch_failed on stderr)";
+  if (!snapshot) {
+    const std::string error = provider.last_error();
+    return "none loaded " + from + (error.empty() ? std::string(" (no attempt finished in time)") : ": " + error);
+  }
   const auto& keys = snapshot->keys.keys();
   std::string out = std::to_string(keys.size()) + (keys.size() == 1 ? " key " : " keys ") + from + ", kid";
   for (std::size_t i = 0; i < keys.size(); ++i)
