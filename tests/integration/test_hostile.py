@@ -1,0 +1,430 @@
+#!/usr/bin/python3
+"""Issue 9: hostile clients and faults against the real binary, beyond what test_proxy,
+test_framing, test_auth and test_keys cover: several tokens while the JWKS fetch fails, a JWKS
+that grows to 3,000 keys, clients vanishing mid-upload and mid-download (the upstream connection
+is released), 2,000 idle keep-alive connections (RSS per connection), a 5,000-request pipelined
+flood, invalid UTF-8 and control bytes, file descriptors exhausted (no busy loop), and a scan
+proving no token or cookie value comes back in a response body or the log."""
+import os
+import re
+import resource
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import (BINARY, Gateway, RawClient, Upstream, auth_config, basic_config, free_port, main, request,
+                     start_gateway, wait_for_port, wait_ready)
+from jwks_server import JwksServer
+from tokens import SigningKey, jwks_json, mint, usso_claims
+
+AUD = "your-app"
+# Every token and cookie value any test here sends; none may come back from the gateway.
+SECRETS = []
+# Bodies of the replies the gateway made itself (anything but the upstream's 200 echo).
+LOCAL_BODIES = []
+
+EXTRA = """token_sources:
+  - { header: Authorization, prefix: "Bearer " }
+  - { header: X-Token }
+  - { cookie: access_token }"""
+
+ROUTES = """
+  - name: public
+    match: { path_prefix: /public/ }
+    upstream: app
+    auth: anonymous
+  - name: protected
+    match: { path_prefix: / }
+    upstream: app
+    require: {}
+"""
+
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def metric(admin_port, name, labels):
+    text = request(admin_port, path="/metrics").body.decode()
+    m = re.search(r"^%s\{%s\} ([0-9.e+]+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def upstream_in_use(admin_port):
+    """Upstream connections open but not idle in a pool: held by a request."""
+    open_ = metric(admin_port, "claimgate_upstream_connections", 'state="open"')
+    idle = metric(admin_port, "claimgate_upstream_connections", 'state="idle"')
+    return open_ - idle, open_
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def record(resp):
+    if resp.status != 200:
+        LOCAL_BODIES.append(resp.body)
+    return resp
+
+
+class HostileAuthTest(unittest.TestCase):
+    """Two providers on one JWKS server: "down" whose JWKS answers 500, "big" whose JWKS grows."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstream = Upstream()
+        cls.jwks = JwksServer()
+        cls.jwks.set("/down.json", mode="error", status=500)
+        cls.small = [SigningKey("EdDSA", kid="k%d" % i) for i in range(10)]
+        cls.jwks.serve_jwks(jwks_json(cls.small), path="/big.json")
+        common = {"audiences": [AUD], "algorithms": ["EdDSA", "ES256"], "leeway_s": 10, "refresh_interval_s": 300,
+                  "min_refresh_interval_s": 1, "max_refresh_interval_s": 3600, "fetch_timeout_ms": 3000,
+                  "max_stale_s": 86400, "unknown_kid_wait_ms": 3000}
+        cls.down_iss = cls.jwks.origin() + "/down"
+        cls.big_iss = cls.jwks.origin() + "/big"
+        providers = [dict(common, name="down", issuer=cls.down_iss, jwks_url=cls.jwks.url("/down.json")),
+                     dict(common, name="big", issuer=cls.big_iss, jwks_url=cls.jwks.url("/big.json"))]
+        cls.port, cls.admin = free_port(), free_port()
+        try:
+            cls.gateway = start_gateway(auth_config(cls.port, cls.admin, cls.upstream.port, providers, routes=ROUTES,
+                                                    extra=EXTRA, startup_timeout_ms=1000))
+            wait_ready(cls.admin, timeout=15)
+        except Exception:
+            cls.upstream.stop()
+            cls.jwks.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.gateway.stop()
+        cls.logs = cls.gateway.logs()
+        cls.upstream.stop()
+        cls.jwks.stop()
+        HostileAuthTest.final_logs = cls.logs
+        if code != 0:
+            print(cls.logs[-4000:])
+        assert code == 0, "claimgate exited with %s" % code
+
+    def token(self, key, iss, **claims):
+        t = mint(key, usso_claims(iss, **claims))
+        SECRETS.append(t)
+        return t
+
+    def get(self, path="/me", headers=()):
+        return record(request(self.port, path=path, headers=list(headers) + [("X-Case", self.id())]))
+
+    def test_several_tokens_while_jwks_fetch_fails(self):
+        down_key = SigningKey("EdDSA", kid="d1")
+        a, b, c = (self.token(down_key, self.down_iss, sub="u%d" % i) for i in range(3))
+        cookie_other = "s3cr3t-cookie-%d" % os.getpid()
+        SECRETS.append(cookie_other)
+        combos = [
+            [("Authorization", "Bearer " + a)],
+            [("Authorization", "Bearer " + a), ("X-Token", b), ("Cookie", "access_token=%s; other=%s" % (c, cookie_other))],
+            [("Authorization", "Bearer " + a), ("X-Token", a), ("Cookie", "access_token=" + a)],
+            [("X-Token", b), ("Cookie", "access_token=%s; access_token=%s" % (b, c))],
+            [("Authorization", "Bearer " + a), ("Authorization", "Bearer " + b)],
+        ]
+        for headers in combos:
+            resp = self.get(headers=headers)
+            self.assertIn(resp.status, (400, 401, 503), resp.body[:300])
+            self.assertNotIn(b"u0", resp.body)
+        # A token of the working provider next to one of the failing provider: every token must
+        # verify, so the request is still refused, and never with a crash.
+        good = self.token(self.small[0], self.big_iss)
+        resp = self.get(headers=[("Authorization", "Bearer " + good), ("X-Token", a)])
+        self.assertIn(resp.status, (401, 503), resp.body[:300])
+        self.assertEqual(self.get(headers=[("Authorization", "Bearer " + good)]).status, 200)
+        self.assertEqual(self.get("/public/x").status, 200)
+        self.assertIsNone(self.gateway.proc.poll())
+
+    def test_jwks_grows_to_3000_keys(self):
+        self.assertEqual(self.get(headers=[("Authorization", "Bearer " + self.token(self.small[3], self.big_iss))]).status,
+                         200)
+        big = self.small + [SigningKey("EdDSA", kid="k%d" % i) for i in range(10, 3000)]
+        text = jwks_json(big)
+        self.assertLess(len(text), 8 * 1024 * 1024)  # within the fetch body limit
+        self.jwks.serve_jwks(text, path="/big.json")
+        # k2999 is unknown to the gateway: one refetch brings in all 3,000 keys.
+        start = time.monotonic()
+        resp = self.get(headers=[("Authorization", "Bearer " + self.token(big[2999], self.big_iss))])
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertLess(time.monotonic() - start, 5)
+        for i in (0, 1500, 2998):
+            resp = self.get(headers=[("Authorization", "Bearer " + self.token(big[i], self.big_iss))])
+            self.assertEqual(resp.status, 200, resp.body[:300])
+        # The kid selects the key: k1500's kid on a token signed by k1501 is a bad signature.
+        forged = mint(big[1501], usso_claims(self.big_iss), header={"kid": "k1500"})
+        SECRETS.append(forged)
+        self.assertEqual(self.get(headers=[("Authorization", "Bearer " + forged)]).status, 401)
+
+    def test_zz_no_secret_in_replies_or_log(self):
+        self.assertTrue(SECRETS)
+        # The class log is complete only after stop; check what is there now, and every reply.
+        logs = self.gateway.logs()
+        for secret in SECRETS:
+            # Token signatures are the part that must never leak; check the whole token and it.
+            for needle in {secret, secret.rsplit(".", 1)[-1]}:
+                if len(needle) < 8:
+                    continue
+                self.assertNotIn(needle, logs)
+                for body in LOCAL_BODIES:
+                    self.assertNotIn(needle.encode(), body)
+
+
+class HostileProxyTest(unittest.TestCase):
+    """Anonymous routes: /echo and /stream go upstream; anything under /none is a local 404."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.nofile = raise_nofile(16384)
+        cls.upstream = Upstream()
+        cls.port, cls.admin = free_port(), free_port()
+        routes = """
+  - match: { path_prefix: /echo }
+    upstream: app
+    auth: anonymous
+  - match: { path_prefix: /stream }
+    upstream: app
+    auth: anonymous
+"""
+        cls.gateway = Gateway(basic_config(cls.port, cls.admin, cls.upstream.port, routes=routes,
+                                           upstream_extra=", max_idle_connections: 8"))
+        try:
+            cls.gateway.wait(cls.port)
+            wait_for_port(cls.admin, proc=cls.gateway.proc)
+        except Exception:
+            cls.upstream.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.gateway.stop()
+        cls.upstream.stop()
+        if code != 0:
+            print(cls.gateway.logs()[-4000:])
+        assert code == 0, "claimgate exited with %s" % code
+
+    def assert_serving(self):
+        self.assertEqual(request(self.port, path="/echo/ok").status, 200)
+
+    def wait_released(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            in_use, open_ = upstream_in_use(self.admin)
+            if in_use == 0 or time.monotonic() > deadline:
+                return in_use, open_
+            time.sleep(0.05)
+
+    def test_client_gone_mid_upload_releases_upstream(self):
+        self.assert_serving()
+        _, baseline = self.wait_released()
+        for _ in range(3):
+            c = RawClient(self.port)
+            c.send(b"POST /echo/up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (64 << 20))
+            c.send(b"u" * (1 << 20))
+            time.sleep(0.2)
+            c.close()
+        in_use, open_ = self.wait_released()
+        self.assertEqual(in_use, 0, "an upstream connection is still held by a vanished client")
+        self.assertLessEqual(open_, baseline)
+        self.assert_serving()
+
+    def test_client_gone_mid_download_releases_upstream(self):
+        self.assert_serving()
+        _, baseline = self.wait_released()
+        for _ in range(3):
+            c = RawClient(self.port)
+            c.send(b"GET /stream?bytes=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (256 << 20))
+            got = 0
+            while got < (1 << 20):
+                got += len(c.sock.recv(1 << 16))
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            c.close()  # with unread data: a reset, as a crashed client would
+        in_use, open_ = self.wait_released()
+        self.assertEqual(in_use, 0, "an upstream connection is still held by a vanished client")
+        self.assertLessEqual(open_, baseline)
+        self.assert_serving()
+
+    def test_2000_idle_keepalive_connections(self):
+        n = 2000
+        if self.nofile < n + 100:
+            self.skipTest("RLIMIT_NOFILE %d too low" % self.nofile)
+        warm = [RawClient(self.port) for _ in range(20)]
+        for c in warm:
+            c.send(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(c.read_response().status, 404)
+        for c in warm:
+            c.close()
+        time.sleep(0.3)
+        before = self.gateway.rss_kib()
+        start = time.monotonic()
+        conns = []
+        try:
+            for _ in range(n):
+                conns.append(RawClient(self.port, timeout=20))
+            for c in conns:
+                c.send(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+            for c in conns:
+                r = c.read_response()
+                self.assertEqual(r.status, 404)
+                self.assertNotEqual((r.header("Connection") or "").lower(), "close")
+            time.sleep(0.3)
+            after = self.gateway.rss_kib()
+            per_conn = (after - before) * 1024 / n
+            print("\n  %d idle keep-alive connections: RSS %d -> %d KiB, %.0f bytes per connection, %.1f s"
+                  % (n, before, after, per_conn, time.monotonic() - start))
+            self.assertLess(per_conn, 64 * 1024)
+            # Every one of them is still usable.
+            for c in conns[:: n // 20]:
+                c.send(b"GET /echo/again HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(c.read_response().status, 200)
+        finally:
+            for c in conns:
+                c.close()
+        self.assert_serving()
+
+    def test_pipelined_flood_answered_in_order(self):
+        n = 5000
+        c = RawClient(self.port, timeout=30)
+        # Every 10th request goes upstream, the rest are local 404s; all in one burst.
+        reqs = []
+        for i in range(n):
+            path = "/echo/%d" % i if i % 10 == 0 else "/none/%d" % i
+            reqs.append(b"GET %s HTTP/1.1\r\nHost: x\r\nX-Seq: %d\r\n\r\n" % (path.encode(), i))
+        data = b"".join(reqs)
+        writer = threading.Thread(target=c.sock.sendall, args=(data,))
+        start = time.monotonic()
+        writer.start()
+        for i in range(n):
+            r = c.read_response()
+            if i % 10 == 0:
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.json()["target"], "/echo/%d" % i)
+            else:
+                self.assertEqual(r.status, 404)
+        writer.join()
+        print("\n  %d pipelined requests answered in order in %.1f s" % (n, time.monotonic() - start))
+        c.close()
+        self.assert_serving()
+
+    def test_invalid_utf8_and_control_bytes(self):
+        must_reject = [
+            b"GET /echo/\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo/\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo/\x01\x02 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo/\xc3\x28 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo/%c3%28/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo/a\rb HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nX-A: \x1b[31m\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nX-\xc3\xa9: v\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: x\x00y\r\n\r\n",
+            b"GET /echo HTTP/1.1\r\nHost: \xff\r\n\r\n",
+            b"G\xc3\x89T /echo HTTP/1.1\r\nHost: x\r\n\r\n",
+        ]
+        for raw in must_reject:
+            c = RawClient(self.port)
+            c.send(raw)
+            try:
+                r = c.read_response()
+                self.assertEqual(r.status, 400, raw)
+            except (EOFError, ConnectionResetError):
+                pass  # closing on garbage is fine too
+            c.close()
+        # obs-text (bytes 0x80-0xFF, invalid UTF-8 included) is legal in a field value (RFC 9110
+        # section 5.5): forwarded byte for byte, or refused, never altered.
+        for value in (b"\xff\xfe\xfd", b"caf\xc3\xa9", b"\xc3\x28\xa0\xa1", b"\xed\xa0\x80"):
+            c = RawClient(self.port)
+            c.send(b"GET /echo/v HTTP/1.1\r\nHost: x\r\nX-Bytes: " + value + b"\r\nConnection: close\r\n\r\n")
+            r = c.read_response()
+            c.close()
+            self.assertIn(r.status, (200, 400))
+            if r.status == 200:
+                got = [v for n, v in r.json()["headers"] if n.lower() == "x-bytes"]
+                self.assertEqual(got, [value.decode("latin-1")])
+        self.assert_serving()
+
+
+class LimitedGateway(Gateway):
+    """Gateway, started with `preexec` run in the child (to lower its limits)."""
+
+    def __init__(self, config_text, preexec):
+        self.dir = tempfile.mkdtemp(prefix="claimgate-test-")
+        self.config_path = os.path.join(self.dir, "config.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(self.dir, "stderr.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BINARY, "--config", self.config_path], stdout=subprocess.DEVNULL,
+                                     stderr=self.log, preexec_fn=preexec)
+
+
+class DescriptorExhaustionTest(unittest.TestCase):
+    """claimgate under RLIMIT_NOFILE 64: connections pile up in the backlog once accept fails."""
+
+    LIMIT = 64
+
+    def test_accept_failure_does_not_spin_and_recovers(self):
+        upstream = Upstream()
+        port, admin = free_port(), free_port()
+        limit = self.LIMIT
+
+        def low_nofile():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        gw = LimitedGateway(basic_config(port, admin, upstream.port), low_nofile)
+        conns = []
+        try:
+            wait_for_port(port, proc=gw.proc)
+            wait_for_port(admin, proc=gw.proc)
+            self.assertEqual(request(port, path="/x").status, 200)
+            # Twice the limit: the gateway runs out of descriptors, the rest wait in the backlog.
+            for _ in range(2 * limit):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                conns.append(s)
+            time.sleep(0.5)
+            t0 = cpu_seconds(gw.proc.pid)
+            time.sleep(2.0)
+            used = cpu_seconds(gw.proc.pid) - t0
+            print("\n  CPU while out of descriptors: %.2f s over 2 s" % used)
+            self.assertIsNone(gw.proc.poll(), "claimgate died when out of descriptors")
+            self.assertLess(used, 0.5, "claimgate spins while accept fails with EMFILE")
+            for s in conns:
+                s.close()
+            conns = []
+            deadline = time.monotonic() + 10
+            status = None
+            while time.monotonic() < deadline:
+                try:
+                    status = request(port, path="/x").status
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            self.assertEqual(status, 200, "claimgate does not serve again after descriptors are freed")
+        finally:
+            for s in conns:
+                s.close()
+            code = gw.stop()
+            upstream.stop()
+            logs = gw.logs()
+        self.assertEqual(code, 0, logs[-3000:])
+        # Accept failures are logged, but not once per spin of a busy loop.
+        self.assertLess(logs.count("accept_failed"), 200, logs[-2000:])
+
+
+if __name__ == "__main__":
+    main()
