@@ -1,9 +1,7 @@
 #include "auth/claim_headers.h"
 
 #include <algorithm>
-#include <charconv>
 
-#include "core/log.h"
 
 namespace claimgate::auth {
 namespace {
@@ -20,60 +18,13 @@ void append_list_element(std::string& out, std::string_view element) {
   }
 }
 
-void append_number(std::string& out, double v) {
-  char buf[32];
-  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  if (ec == std::errc{}) out.append(buf, ptr);
-}
-
-void append_json(std::string& out, const ClaimValue& v) {
-  if (v.is_null()) {
-    out += "null";
-  } else if (v.is_bool()) {
-    out += v.as_bool() ? "true" : "false";
-  } else if (v.is_integer()) {
-    out += std::to_string(v.as_integer());
-  } else if (v.is_double()) {
-    append_number(out, v.as_number());
-  } else if (v.is_string()) {
-    out += '"';
-    log::append_json_escaped(out, v.as_string());
-    out += '"';
-  } else if (v.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const ClaimValue& item : v.as_array()) {
-      if (!first) out += ',';
-      first = false;
-      append_json(out, item);
-    }
-    out += ']';
-  } else {
-    out += '{';
-    bool first = true;
-    for (const auto& [name, item] : v.as_object()) {
-      if (!first) out += ',';
-      first = false;
-      out += '"';
-      log::append_json_escaped(out, name);
-      out += "\":";
-      append_json(out, item);
-    }
-    out += '}';
-  }
-}
-
+// Strings as they are; everything else as its JSON text (integers in decimal, booleans
+// true/false, numbers in shortest round-trip form, arrays and objects compact).
 void append_scalar_or_json(std::string& out, const ClaimValue& v) {
   if (v.is_string()) {
     out += v.as_string();
-  } else if (v.is_double()) {
-    append_number(out, v.as_number());
-  } else if (v.is_array() || v.is_object() || v.is_null()) {
-    append_json(out, v);
   } else {
-    std::string text;
-    v.scalar_text(text);
-    out += text;
+    out += to_json(v);
   }
 }
 

@@ -163,13 +163,13 @@ void read_token_sources(Reader& r, const YAML::Node& node, std::vector<auth::Tok
       if (r.read_string(n, key + ".header", s.name) && !http::is_token(s.name))
         r.error(n, key + ".header", "is not a valid header name");
       if (auto p = item["prefix"]) r.read_string(p, key + ".prefix", s.prefix);
-    } else if (auto n = item["cookie"]) {
+    } else if (auto c = item["cookie"]) {
       s.kind = auth::TokenSource::Kind::Cookie;
-      if (r.read_string(n, key + ".cookie", s.name) && !http::is_token(s.name))
-        r.error(n, key + ".cookie", "is not a valid cookie name");
-    } else if (auto n = item["query"]) {
+      if (r.read_string(c, key + ".cookie", s.name) && !http::is_token(s.name))
+        r.error(c, key + ".cookie", "is not a valid cookie name");
+    } else if (auto q = item["query"]) {
       s.kind = auth::TokenSource::Kind::Query;
-      r.read_string(n, key + ".query", s.name);
+      r.read_string(q, key + ".query", s.name);
     }
     if (item["prefix"] && s.kind != auth::TokenSource::Kind::Header)
       r.error(item["prefix"], key + ".prefix", "applies to header sources only");

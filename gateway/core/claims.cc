@@ -1,6 +1,11 @@
 #include "core/claims.h"
 
 #include <charconv>
+#include <cmath>
+
+#include "core/log.h"
+
+#include <charconv>
 
 namespace claimgate {
 
@@ -74,6 +79,58 @@ std::vector<std::string> Claims::strings_at(std::string_view dotted_path) const 
       s.remove_prefix(end);
     }
   }
+  return out;
+}
+
+namespace {
+void append_json(std::string& out, const ClaimValue& v) {
+  if (v.is_null()) {
+    out += "null";
+  } else if (v.is_bool()) {
+    out += v.as_bool() ? "true" : "false";
+  } else if (v.is_integer()) {
+    out += std::to_string(v.as_integer());
+  } else if (v.is_double()) {
+    const double d = v.as_number();
+    if (!std::isfinite(d)) {
+      out += "null";
+      return;
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);
+    out.append(buf, r.ptr);
+  } else if (v.is_string()) {
+    out += '"';
+    log::append_json_escaped(out, v.as_string());
+    out += '"';
+  } else if (v.is_array()) {
+    out += '[';
+    bool first = true;
+    for (const ClaimValue& item : v.as_array()) {
+      if (!first) out += ',';
+      first = false;
+      append_json(out, item);
+    }
+    out += ']';
+  } else {
+    out += '{';
+    bool first = true;
+    for (const auto& [name, item] : v.as_object()) {
+      if (!first) out += ',';
+      first = false;
+      out += '"';
+      log::append_json_escaped(out, name);
+      out += "\":";
+      append_json(out, item);
+    }
+    out += '}';
+  }
+}
+}  // namespace
+
+std::string to_json(const ClaimValue& value) {
+  std::string out;
+  append_json(out, value);
   return out;
 }
 

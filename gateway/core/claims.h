@@ -82,4 +82,8 @@ class Claims {
   ClaimValue root_;
 };
 
+// Compact JSON text of a claim value: member order kept, strings escaped per RFC 8259, numbers
+// in shortest round-trip form (non-finite ones, which JSON cannot express, as null).
+std::string to_json(const ClaimValue& value);
+
 }  // namespace claimgate

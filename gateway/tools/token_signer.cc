@@ -36,72 +36,6 @@ std::string openssl_failure(std::string_view what) {
 
 bool ensure_sodium() { return sodium_init() >= 0; }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (u < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-void append_json(std::string& out, const ClaimValue& v) {
-  if (v.is_null()) {
-    out += "null";
-  } else if (v.is_bool()) {
-    out += v.as_bool() ? "true" : "false";
-  } else if (v.is_integer()) {
-    out += std::to_string(v.as_integer());
-  } else if (v.is_double()) {
-    const double d = v.as_number();
-    if (!std::isfinite(d)) {
-      out += "null";  // JSON has no NaN or infinity
-      return;
-    }
-    std::array<char, 32> buf{};
-    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), d);
-    out.append(buf.data(), r.ptr);
-  } else if (v.is_string()) {
-    append_json_string(out, v.as_string());
-  } else if (v.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const ClaimValue& item : v.as_array()) {
-      if (!first) out += ',';
-      first = false;
-      append_json(out, item);
-    }
-    out += ']';
-  } else {
-    out += '{';
-    bool first = true;
-    for (const auto& [name, item] : v.as_object()) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, name);
-      out += ':';
-      append_json(out, item);
-    }
-    out += '}';
-  }
-}
 
 std::optional<std::string> string_member(const ClaimValue::Object& object, std::string_view name) {
   for (const auto& [n, v] : object) {
@@ -137,11 +71,6 @@ Result<std::string, std::string> bignum_bytes(const EVP_PKEY* pkey, const char* 
 
 }  // namespace
 
-std::string to_json(const ClaimValue& value) {
-  std::string out;
-  append_json(out, value);
-  return out;
-}
 
 Result<TokenSigner, std::string> TokenSigner::generate(jwt::Algorithm alg, std::string kid) {
   TokenSigner signer;
@@ -285,7 +214,7 @@ std::string TokenSigner::jwk_members(bool with_private) const {
     }
   }
   out += ",\"kid\":";
-  append_json_string(out, kid_);
+  out += to_json(ClaimValue(kid_));
   out += R"(,"alg":")" + std::string(jwt::to_string(alg_)) + R"(","use":"sig")";
   return out;
 }
@@ -333,7 +262,7 @@ Result<std::string, std::string> TokenSigner::sign_raw(std::string_view signing_
 
 Result<std::string, std::string> TokenSigner::sign(const ClaimValue::Object& claims) const {
   std::string header = R"({"alg":")" + std::string(jwt::to_string(alg_)) + R"(","typ":"JWT","kid":)";
-  append_json_string(header, kid_);
+  header += to_json(ClaimValue(kid_));
   header += '}';
   std::string token = jwt::encode_base64url(header) + "." + jwt::encode_base64url(to_json(ClaimValue(claims)));
   auto signature = sign_raw(token);

@@ -18,9 +18,6 @@ struct evp_pkey_st;  // OpenSSL's EVP_PKEY; kept out of this header
 
 namespace claimgate::tools {
 
-// Compact JSON text of a claim value (member order kept, strings escaped per RFC 8259).
-std::string to_json(const ClaimValue& value);
-
 class TokenSigner {
  public:
   // A fresh key pair. Only EdDSA and ES256 are supported; anything else is an error sentence.

@@ -65,10 +65,10 @@ std::string flip_bit(std::string token, std::size_t bit) {
 }  // namespace
 
 TEST_CASE("to_json writes compact JSON that round-trips through the verifier's parser") {
-  CHECK(tools::to_json(ClaimValue(ClaimValue::Object{{"a", 1}, {"b", ClaimValue::Array{"x", false, nullptr}}})) ==
+  CHECK(claimgate::to_json(ClaimValue(ClaimValue::Object{{"a", 1}, {"b", ClaimValue::Array{"x", false, nullptr}}})) ==
         R"({"a":1,"b":["x",false,null]})");
-  CHECK(tools::to_json(ClaimValue("\"\\\n\x1f")) == R"("\"\\\n\u001f")");
-  CHECK(tools::to_json(ClaimValue(0.25)) == "0.25");
+  CHECK(claimgate::to_json(ClaimValue("\"\\\n\x1f")) == R"("\"\\\n\u001f")");
+  CHECK(claimgate::to_json(ClaimValue(0.25)) == "0.25");
 }
 
 TEST_CASE("a signed token verifies with the exported JWKS") {
