@@ -14,7 +14,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 Worker::Worker(SharedState& shared, metrics::WorkerMetrics& metrics)
-    : shared_(shared), metrics_(metrics), acceptor_(ioc_), pool_(ioc_) {}
+    : shared_(shared), metrics_(metrics), acceptor_(ioc_), accept_backoff_(ioc_), pool_(ioc_) {}
 
 const RuntimeConfigPtr& Worker::config() {
   const std::uint64_t generation = shared_.generation.load(std::memory_order_acquire);
@@ -55,8 +55,14 @@ void Worker::on_accept(const boost::system::error_code& ec, tcp::socket socket) 
     } else {
       std::make_shared<ClientSession>(*this, std::move(socket))->run();
     }
-  } else if (ec == net::error::no_descriptors) {
+  } else if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+             ec == net::error::no_buffer_space || ec == net::error::no_memory) {
     log::error("accept_failed", {{"error", ec.message()}});
+    accept_backoff_.expires_after(std::chrono::milliseconds(100));
+    accept_backoff_.async_wait([this](const boost::system::error_code& wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) do_accept();
+    });
+    return;
   }
   do_accept();
 }
@@ -73,6 +79,7 @@ auth::TokenVerifier& Worker::verifier(const RuntimeConfig& config) {
 void Worker::begin_drain() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_backoff_.cancel();
   pool_.close_all();
   // Copy: closing a session can destroy it, which removes it from sessions_.
   const std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());

