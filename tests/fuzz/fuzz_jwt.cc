@@ -1,6 +1,7 @@
 // jwt::peek_issuer and jwt::verify over a real key set (tests/fuzz/keys/jwks.json: EdDSA, ES256,
 // RS256 and an HS256 secret), so that the seeds in corpus/jwt reach the signature and the
 // claim checks. The whole input is the token.
+#include <cstdio>
 #include <cstdlib>
 
 #include "fuzz_input.h"
@@ -49,9 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::vector<jwt::VerifyOptions> options = option_sets();
   const std::string token(fuzz::as_view(data, size));  // an exact-size heap copy, for ASan
 
+  static const bool verbose = std::getenv("CLAIMGATE_FUZZ_VERBOSE") != nullptr;  // to check seeds
   auto issuer = jwt::peek_issuer(token);
   for (const auto& o : options) {
     auto verified = jwt::verify(token, key_set(), o, kNow);
+    if (verbose) {
+      const auto outcome = verified ? std::string_view("verified") : jwt::to_string(verified.error());
+      std::fprintf(stderr, "fuzz_jwt: %.*s\n", static_cast<int>(outcome.size()), outcome.data());
+    }
     if (verified) {
       // A verified token names the configured issuer, and peek_issuer agrees with it.
       if (verified->issuer != o.issuer || !issuer || *issuer != verified->issuer) std::abort();

@@ -44,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& [name, value] : headers) {
     if (!http::iequals(name, "cookie")) continue;
+    // The rest is re-serialised ("a;b" becomes "a; b"), so it may be longer than the input.
     std::string stripped = remove_cookie(value, "access_token");
-    if (stripped.size() > value.size()) std::abort();
     // Removing again finds nothing more to remove.
     if (remove_cookie(stripped, "access_token") != stripped) std::abort();
   }
