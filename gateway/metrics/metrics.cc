@@ -125,6 +125,8 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   std::map<WorkerMetrics::AuthKey, std::uint64_t> auth;
   std::map<std::string, std::uint64_t> connect_errors;
   WorkerGauges total;
+  std::size_t upstream_open = 0;
+  std::size_t upstream_idle = 0;
   {
     std::lock_guard lock(workers_mutex_);
     for (const auto& w : workers_) {
@@ -137,8 +139,8 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
       total.cache_hits += w->gauges_.cache_hits;
       total.cache_misses += w->gauges_.cache_misses;
       total.cache_evictions += w->gauges_.cache_evictions;
-      total.upstream_open += w->gauges_.upstream_open;
-      total.upstream_idle += w->gauges_.upstream_idle;
+      upstream_open += w->upstream_open.load(std::memory_order_relaxed);
+      upstream_idle += w->upstream_idle.load(std::memory_order_relaxed);
     }
   }
   std::vector<pm::MetricFamily> out;
@@ -178,8 +180,8 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   out.push_back(std::move(cache_family));
 
   auto pool_family = gauge_family("claimgate_upstream_connections", "Upstream connections by state.");
-  add_sample(pool_family, {{"state", "open"}}, static_cast<double>(total.upstream_open));
-  add_sample(pool_family, {{"state", "idle"}}, static_cast<double>(total.upstream_idle));
+  add_sample(pool_family, {{"state", "open"}}, static_cast<double>(upstream_open));
+  add_sample(pool_family, {{"state", "idle"}}, static_cast<double>(upstream_idle));
   out.push_back(std::move(pool_family));
   return out;
 }

@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,14 +54,16 @@ struct RequestRecord {
 // Per-worker state sampled along with each request.
 struct WorkerGauges {
   std::uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
-  std::size_t upstream_open = 0;
-  std::size_t upstream_idle = 0;
 };
 
 class WorkerMetrics {
  public:
   void record(const RequestRecord& r, const WorkerGauges& gauges);
   void record_connect_error(std::string_view upstream);
+
+  // Kept current by the worker's upstream connections and pool, read at scrape time.
+  std::atomic<std::size_t> upstream_open{0};
+  std::atomic<std::size_t> upstream_idle{0};
 
  private:
   friend class Registry;

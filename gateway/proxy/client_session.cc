@@ -545,8 +545,7 @@ void ClientSession::complete_request(unsigned status) {
   if (config_->settings.metrics) {
     const auth::TokenCacheStats& cache = worker_.verifier(*config_).cache_stats();
       worker_.metrics().record({route, method, status, duration_s, upstream_duration_s_, auth_outcome_, auth_reason_},
-                             {cache.hits, cache.misses, cache.evictions, worker_.open_upstream_connections(),
-                              worker_.pool().idle_count()});
+                             {cache.hits, cache.misses, cache.evictions});
   }
   if (!config_->settings.access_log) return;
   const std::string* sub = identity_ ? identity_->token.claims.string_at("sub") : nullptr;

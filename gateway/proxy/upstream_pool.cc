@@ -6,7 +6,8 @@ namespace claimgate::proxy {
 
 namespace net = boost::asio;
 
-UpstreamPool::UpstreamPool(net::io_context& ioc) : ioc_(ioc), sweep_timer_(ioc) {}
+UpstreamPool::UpstreamPool(net::io_context& ioc, std::atomic<std::size_t>& idle_gauge)
+    : ioc_(ioc), sweep_timer_(ioc), idle_gauge_(idle_gauge) {}
 
 std::string UpstreamPool::key_of(const UpstreamSpec& upstream) { return upstream.name + '\n' + upstream.url; }
 
@@ -22,8 +23,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamSpec& upstr
     boost::system::error_code ignored;
     c->stream.socket().cancel(ignored);  // ends the readiness wait; its handler finds nothing to evict
     c->reused = true;
+    idle_gauge_.store(idle_count(), std::memory_order_relaxed);
     return c;
   }
+  idle_gauge_.store(idle_count(), std::memory_order_relaxed);
   return nullptr;
 }
 
@@ -42,6 +45,7 @@ void UpstreamPool::give_back(const UpstreamSpec& upstream, std::unique_ptr<Upstr
   Idle& idle = idle_[key];
   idle.push_back(std::move(connection));
   while (idle.size() > upstream.max_idle_connections) idle.pop_front();
+  idle_gauge_.store(idle_count(), std::memory_order_relaxed);
   idle_timeouts_[key] = std::chrono::milliseconds(upstream.idle_timeout_ms);
   schedule_sweep();
 }
@@ -53,6 +57,7 @@ void UpstreamPool::evict(const std::string& key, UpstreamConnection* connection,
   idle.erase(std::remove_if(idle.begin(), idle.end(),
                             [&](const auto& c) { return c.get() == connection && c->idle_generation == generation; }),
              idle.end());
+  idle_gauge_.store(idle_count(), std::memory_order_relaxed);
 }
 
 void UpstreamPool::schedule_sweep() {
@@ -74,6 +79,7 @@ void UpstreamPool::sweep() {
                idle.end());
     any_left = any_left || !idle.empty();
   }
+  idle_gauge_.store(idle_count(), std::memory_order_relaxed);
   if (any_left) schedule_sweep();
 }
 
@@ -81,6 +87,7 @@ void UpstreamPool::close_all() {
   closed_ = true;
   sweep_timer_.cancel();
   idle_.clear();
+  idle_gauge_.store(0, std::memory_order_relaxed);
 }
 
 std::size_t UpstreamPool::idle_count() const {

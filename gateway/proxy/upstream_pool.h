@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -19,8 +20,10 @@ namespace claimgate::proxy {
 
 struct UpstreamConnection {
   // `open` counts this worker's live upstream connections (for metrics).
-  UpstreamConnection(boost::asio::io_context& ioc, std::size_t& open) : stream(ioc), open_count(open) { ++open_count; }
-  ~UpstreamConnection() { --open_count; }
+  UpstreamConnection(boost::asio::io_context& ioc, std::atomic<std::size_t>& open) : stream(ioc), open_count(open) {
+    open_count.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~UpstreamConnection() { open_count.fetch_sub(1, std::memory_order_relaxed); }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
@@ -28,12 +31,13 @@ struct UpstreamConnection {
   std::chrono::steady_clock::time_point idle_since;
   std::uint64_t idle_generation = 0;
   bool reused = false;
-  std::size_t& open_count;
+  std::atomic<std::size_t>& open_count;
 };
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(boost::asio::io_context& ioc);
+  // `idle_gauge` mirrors idle_count() for metrics.
+  UpstreamPool(boost::asio::io_context& ioc, std::atomic<std::size_t>& idle_gauge);
 
   // An idle connection to `upstream`, or nullptr when none is fresh.
   std::unique_ptr<UpstreamConnection> take(const UpstreamSpec& upstream);
@@ -58,6 +62,7 @@ class UpstreamPool {
   std::uint64_t next_generation_ = 0;
   std::unordered_map<std::string, Idle> idle_;
   std::unordered_map<std::string, std::chrono::milliseconds> idle_timeouts_;
+  std::atomic<std::size_t>& idle_gauge_;
 };
 
 }  // namespace claimgate::proxy

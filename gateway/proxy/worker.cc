@@ -14,7 +14,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 Worker::Worker(SharedState& shared, metrics::WorkerMetrics& metrics)
-    : shared_(shared), metrics_(metrics), acceptor_(ioc_), accept_backoff_(ioc_), pool_(ioc_) {}
+    : shared_(shared), metrics_(metrics), acceptor_(ioc_), accept_backoff_(ioc_), pool_(ioc_, metrics.upstream_idle) {}
 
 const RuntimeConfigPtr& Worker::config() {
   const std::uint64_t generation = shared_.generation.load(std::memory_order_acquire);

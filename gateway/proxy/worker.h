@@ -51,7 +51,7 @@ class Worker {
   const RuntimeConfigPtr& config();
   metrics::WorkerMetrics& metrics() { return metrics_; }
   // Upstream connections of this worker, in use or pooled.
-  std::size_t& open_upstream_connections() { return open_upstream_connections_; }
+  std::atomic<std::size_t>& open_upstream_connections() { return metrics_.upstream_open; }
 
   void listen(const Endpoint& endpoint);  // throws std::system_error
   void start_accepting();
@@ -74,7 +74,6 @@ class Worker {
   metrics::WorkerMetrics& metrics_;
   RuntimeConfigPtr config_;
   std::uint64_t config_generation_ = ~std::uint64_t{0};
-  std::size_t open_upstream_connections_ = 0;
   // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them sessions that
   // unregister themselves here.
   std::unordered_set<ClientSession*> sessions_;

@@ -273,11 +273,8 @@ class HostileProxyTest(unittest.TestCase):
                              "an upstream connection is still held by a vanished client")
         self.assert_serving()
 
-    # claimgate_upstream_connections is a per-worker snapshot taken in complete_request(), before
-    # the session returns or closes its upstream connection, and refreshed only by that worker's
-    # next request: after a vanished client it stays one too high. Reported with issue 9 (the fix
-    # is to read the counts at scrape time); remove expectedFailure once it is fixed.
-    @unittest.expectedFailure
+    # claimgate_upstream_connections is read at scrape time, so it returns to its baseline as soon
+    # as a vanished client's upstream connection is closed.
     def test_upstream_gauge_returns_to_baseline(self):
         self.assert_serving()
         time.sleep(0.2)
