@@ -318,7 +318,9 @@ class HostileProxyTest(unittest.TestCase):
             per_conn = (after - before) * 1024 / n
             print("\n  %d idle keep-alive connections: RSS %d -> %d KiB, %.0f bytes per connection, %.1f s"
                   % (n, before, after, per_conn, time.monotonic() - start))
-            self.assertLess(per_conn, 64 * 1024)
+            # About 10 KB in a RelWithDebInfo build, about 110 KB under TSan; this catches a
+            # per-connection buffer of hundreds of KiB, not small drift.
+            self.assertLess(per_conn, 256 * 1024)
             # Every one of them is still usable.
             for c in conns[:: n // 20]:
                 c.send(b"GET /echo/again HTTP/1.1\r\nHost: x\r\n\r\n")
