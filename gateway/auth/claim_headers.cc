@@ -59,8 +59,15 @@ ClaimHeaders::ClaimHeaders(const AuthSettings& settings)
 }
 
 bool ClaimHeaders::is_reserved(std::string_view incoming_name) const {
-  const std::string folded = fold_header_name(incoming_name);
-  return std::find(reserved_folded_.begin(), reserved_folded_.end(), folded) != reserved_folded_.end();
+  // Called for every incoming header: fold on the fly rather than allocate.
+  auto fold = [](char c) {
+    if (c >= 'A' && c <= 'Z') return static_cast<char>(c + 32);
+    return c == '_' || c == '.' ? '-' : c;
+  };
+  return std::any_of(reserved_folded_.begin(), reserved_folded_.end(), [&](const std::string& reserved) {
+    return reserved.size() == incoming_name.size() &&
+           std::equal(reserved.begin(), reserved.end(), incoming_name.begin(), [&](char r, char c) { return r == fold(c); });
+  });
 }
 
 std::vector<std::pair<std::string, std::string>> ClaimHeaders::values_for(const Identity& identity) const {

@@ -53,8 +53,12 @@ void WorkerMetrics::record(const RequestRecord& r, const WorkerGauges& gauges) {
   const std::string_view route = r.route.empty() ? std::string_view("none") : r.route;
   std::lock_guard lock(mutex_);
   gauges_ = gauges;
-  const RequestKey key{std::string(route), std::string(method_label(r.method)), std::string(status_class(r.status))};
-  ++requests_[key];
+  // Heterogeneous lookup: the key's strings are built only the first time a combination is seen.
+  const std::tuple<std::string_view, std::string_view, std::string_view> key{route, method_label(r.method),
+                                                                              status_class(r.status)};
+  auto it = requests_.find(key);
+  if (it == requests_.end()) it = requests_.emplace(RequestKey{route, std::get<1>(key), std::get<2>(key)}, 0).first;
+  ++it->second;
   auto d = durations_.find(route);
   if (d == durations_.end()) d = durations_.emplace(std::string(route), Histogram{}).first;
   d->second.observe(r.duration_s);
@@ -63,7 +67,12 @@ void WorkerMetrics::record(const RequestRecord& r, const WorkerGauges& gauges) {
     if (u == upstream_durations_.end()) u = upstream_durations_.emplace(std::string(route), Histogram{}).first;
     u->second.observe(*r.upstream_duration_s);
   }
-  if (!r.auth_outcome.empty()) ++auth_[AuthKey{std::string(r.auth_outcome), std::string(r.auth_reason)}];
+  if (!r.auth_outcome.empty()) {
+    const std::tuple<std::string_view, std::string_view> auth_key{r.auth_outcome, r.auth_reason};
+    auto a = auth_.find(auth_key);
+    if (a == auth_.end()) a = auth_.emplace(AuthKey{r.auth_outcome, r.auth_reason}, 0).first;
+    ++a->second;
+  }
 }
 
 void WorkerMetrics::record_connect_error(std::string_view upstream) {
@@ -166,7 +175,7 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
                                  "Time from sending the request upstream to its response header.", upstream_durations));
 
   auto auth_family = counter_family("claimgate_auth_decisions_total", "Authentication and authorisation decisions.");
-  for (const auto& [k, v] : auth) add_sample(auth_family, {{"outcome", k.first}, {"reason", k.second}}, static_cast<double>(v));
+  for (const auto& [k, v] : auth) add_sample(auth_family, {{"outcome", std::get<0>(k)}, {"reason", std::get<1>(k)}}, static_cast<double>(v));
   out.push_back(std::move(auth_family));
 
   auto errors_family = counter_family("claimgate_upstream_connect_errors_total", "Failed upstream connects.");

@@ -68,7 +68,7 @@ class WorkerMetrics {
  private:
   friend class Registry;
   using RequestKey = std::tuple<std::string, std::string, std::string>;  // route, method, class
-  using AuthKey = std::pair<std::string, std::string>;                   // outcome, reason
+  using AuthKey = std::tuple<std::string, std::string>;                  // outcome, reason
 
   mutable std::mutex mutex_;
   std::map<RequestKey, std::uint64_t, std::less<>> requests_;
