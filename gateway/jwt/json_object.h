@@ -23,8 +23,9 @@ inline constexpr std::size_t kJsonPadding = 64;
 // True when a member name repeats (compared after unescaping). Sorts `names`.
 bool has_duplicate_names(std::vector<std::string_view>& names);
 
-// `json` is padded in place (its size grows by kJsonPadding) because simdjson reads ahead.
-// BadJson unless the text is valid UTF-8 JSON whose top level is an object.
+// `json` is a non-const buffer because simdjson reads past the text: each function below pads
+// it by kJsonPadding for the parse and restores its size. BadJson unless the text is valid
+// UTF-8 JSON whose top level is an object; JsonTooDeep, DuplicateMember as described above.
 Result<ClaimValue::Object, Error> parse_json_object(std::string& json);
 
 // The JOSE header members verify() reads. Every member is checked as in parse_json_object
