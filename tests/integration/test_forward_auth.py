@@ -8,27 +8,14 @@ import tempfile
 import time
 import unittest
 
-from harness import Gateway, RawClient, Upstream, free_port, main, request, stop_process, wait_for_port
+from harness import Gateway, RawClient, Upstream, auth_config, free_port, main, request, stop_process, wait_for_port
 from tokens import SigningKey, jwks_json, mint
 
 ISSUER = "https://idp.forward-auth.test"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def gateway_config(port, admin, upstream_port, jwks_path, trusted='["127.0.0.1/32"]'):
-    return """listen: "127.0.0.1:%d"
-admin: "127.0.0.1:%d"
-threads: 1
-forward_auth: { path: /auth, trusted_sources: %s }
-providers:
-  - name: local
-    issuer: "%s"
-    audiences: [fa]
-    jwks_file: "%s"
-    algorithms: [EdDSA]
-upstreams:
-  app: { url: "http://127.0.0.1:%d" }
-routes:
+ROUTES = """
   - name: public
     match: { path_prefix: /public/ }
     upstream: app
@@ -45,7 +32,13 @@ routes:
     match: { path_prefix: /app/ }
     upstream: app
     require: {}
-""" % (port, admin, trusted, ISSUER, jwks_path, upstream_port)
+"""
+
+
+def gateway_config(port, admin, upstream_port, jwks_path, trusted='["127.0.0.1/32"]'):
+    provider = {"name": "local", "issuer": ISSUER, "audiences": ["fa"], "jwks_file": jwks_path, "algorithms": ["EdDSA"]}
+    return auth_config(port, admin, upstream_port, [provider], routes=ROUTES,
+                       extra="forward_auth: { path: /auth, trusted_sources: %s }" % trusted)
 
 
 NGINX_CONF = """daemon off;

@@ -9,30 +9,15 @@ import threading
 import time
 import unittest
 
-from harness import Gateway, RawClient, Upstream, free_port, main, request, wait_for_port
+from harness import Gateway, RawClient, Upstream, auth_config, free_port, main, request, wait_for_port
 from tokens import SigningKey, jwks_json, mint
 
 ISSUER = "https://idp.observability.test"
 
 
 def config(port, admin, upstream_port, jwks_path, protected_require="{}", extra=""):
-    return """listen: "127.0.0.1:%d"
-admin: "127.0.0.1:%d"
-threads: 2
-drain_timeout_ms: 3000
-token_sources:
-  - { header: Authorization, prefix: "Bearer " }
-  - { cookie: access_token }
-  - { query: access_token }
-providers:
-  - name: local
-    issuer: "%s"
-    audiences: [obs]
-    jwks_file: "%s"
-    algorithms: [EdDSA]
-upstreams:
-  app: { url: "http://127.0.0.1:%d" }
-routes:
+    provider = {"name": "local", "issuer": ISSUER, "audiences": ["obs"], "jwks_file": jwks_path, "algorithms": ["EdDSA"]}
+    routes = """
   - name: public
     match: { path_prefix: /public/ }
     upstream: app
@@ -41,7 +26,13 @@ routes:
     match: { path_prefix: / }
     upstream: app
     require: %s
-%s""" % (port, admin, ISSUER, jwks_path, upstream_port, protected_require, extra)
+""" % protected_require
+    sources = """token_sources:
+  - { header: Authorization, prefix: "Bearer " }
+  - { cookie: access_token }
+  - { query: access_token }
+"""
+    return auth_config(port, admin, upstream_port, [provider], routes=routes, extra=sources + extra)
 
 
 class ObservabilityTest(unittest.TestCase):
