@@ -150,6 +150,16 @@ class RawClient:
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
+    def _stream(self, left, take):
+        """Hands the next `left` body bytes to `take` as they arrive, without gathering them."""
+        while left:
+            if not self.buf:
+                self._fill()
+            piece = self.buf[:left]
+            self.buf = self.buf[len(piece):]
+            take(piece)
+            left -= len(piece)
+
     def read_response(self, head_request=False, sink=None):
         status_line = self._line().decode("latin-1")
         _, status, reason = (status_line.split(" ", 2) + [""])[:3]
@@ -185,24 +195,10 @@ class RawClient:
                     while self._line():
                         pass
                     break
-                left = size
-                while left:
-                    if not self.buf:
-                        self._fill()
-                    piece = self.buf[:left]
-                    self.buf = self.buf[len(piece):]
-                    take(piece)
-                    left -= len(piece)
+                self._stream(size, take)
                 self._exact(2)
         elif cl is not None:
-            left = int(cl)
-            while left:
-                if not self.buf:
-                    self._fill()
-                piece = self.buf[:left]
-                self.buf = self.buf[len(piece):]
-                take(piece)
-                left -= len(piece)
+            self._stream(int(cl), take)
         else:
             while True:
                 if self.buf:
