@@ -46,6 +46,39 @@ TEST_CASE("RSA keys: at least 2048 bits, valid, modulus length recorded") {
   CHECK(Key::rsa("r", even_n, m.rsa_e, std::nullopt).error() == KeyError::BadRsaKey);
 }
 
+// Moduli built for these checks: a 2048-bit prime (`openssl prime -generate`); 3 times a random odd
+// number; and 757 times a random odd number free of factors below 752, picked so that
+// n - 1 = 378 (mod 756). For the last one a random base exposes the factor 757 half of the time,
+// so OpenSSL 3's EVP_PKEY_public_check (SP 800-56B, Miller-Rabin with random bases) accepted it in
+// one parse and refused it in the next: found by fuzz_jwks as the same document parsing differently.
+constexpr const char* kPrimeModulus =
+    "3rGqmCP0TLM-4VXdf69q7LPWW91QVbGSQ-ZLq4Q8PCmYeMzREaj-3LY2fUulQrF07uTcdd5wC8BwhZogMobayYkODhE13DKdHo1xRswgdEQ9uxSD1dQzYHmIjYtHqTKhZcCRGJHZ6CnwoQ0Y7Q9ijsfIeZ1XKfj51sxtV86U0_FU06NepSSA140ZLPKAFl3J4Kr9X7iUXBIlcBCgodjxmTn9uxMWQeNfk2svgXxXTRRLvAofjz1EHXWcpoZslgRcl59NcXNWc1gh1eAVC3YCTHs4gmkOKGOQCbi2C26mJKbYJ8fwHoHxnn1kRg7_1OvazB4CjKWTVyV0xHmZ03bmdQ";
+constexpr const char* kModulusWithFactor3 =
+    "Asfi0JPDZ14cXUSBUiRzkZwprvLMou2gqsKuJu8oDohhyMSDRmsSQMLO7GvmmLmUIniAjMkX0ShsVxlHi-dfod0g3Kp3xfboQN9blWhGUiG2emtNbDEtF_VU6o68A6TeCAuh-Ds5SAvMK3itsZHNnJLHCqkemqimjHRyK83nkq99sh24knOsZNGVQ9Wk6s3ofzD_1Ydt1toRph3ih4JnA2Cfd8sgaSmRXibFCpT8p71ik0JsdbP3V5qnAKrExy8SzWhe1QqDLR79ufj33Qoc7nDRGba3MlN_jL4YKvjgjZ3zbBK328_Pgvm_chPgHCAk7GQqKjyh99HfxyXxtrbBv_c";
+constexpr const char* kModulusWithFactor757 =
+    "AlkK6olJceU0Ri1v7LCcg-0mk1LPVCEmM2WUvGbvziktxfeTzcgaXpHPqQpvClR68xsEwWzQMZNxyp9mg8WJEnhdT7QC8ZTckp7PMq3e0bUizwWM6EanCBRkSsQl9fFbEEzm8t6aCqD-des6lI3ENlHc_StmkfKIgfU4tr2uALtT7JFdCval3yXLpgrNI_1zN4rd8Lv3YZPO_n_MV7YjSlGVZXoA5_9Q1bOibbjeO6aEKYFAqKWTyBCubJETbPj1dT5qYzRAsLlfZQe6hLzFLDLgZNgQ8VlLQyuVHfDCph2trQDCg3l-RTWN__CfgXby4irBw2bUiszGEmAMdkr2-Pc";
+
+TEST_CASE("RSA keys: the public-key check gives the same answer on every parse") {
+  const std::string e = decoded("AQAB");
+  const std::string with_factor_757 = decoded(kModulusWithFactor757);
+  for (int i = 0; i < 64; ++i) {
+    CAPTURE(i);
+    REQUIRE(Key::rsa("r", with_factor_757, e, std::nullopt).has_value());
+  }
+  CHECK(Key::rsa("r", decoded(kPrimeModulus), e, std::nullopt).error() == KeyError::BadRsaKey);
+  CHECK(Key::rsa("r", decoded(kModulusWithFactor3), e, std::nullopt).error() == KeyError::BadRsaKey);
+}
+
+TEST_CASE("RSA keys: the exponent is odd and between 1 and 2^256, exclusive") {
+  const Material& m = material();
+  CHECK(Key::rsa("r", m.rsa_n, "\x01", std::nullopt).error() == KeyError::BadRsaKey);
+  CHECK(Key::rsa("r", m.rsa_n, "\x03", std::nullopt).has_value());  // legacy, accepted like OpenSSL does
+  CHECK(Key::rsa("r", m.rsa_n, std::string("\x01\x00\x00", 3), std::nullopt).error() == KeyError::BadRsaKey);
+  CHECK(Key::rsa("r", m.rsa_n, std::string("\x01\x00\x01", 3), std::nullopt).has_value());
+  CHECK(Key::rsa("r", m.rsa_n, std::string(32, '\xff'), std::nullopt).has_value());
+  CHECK(Key::rsa("r", m.rsa_n, "\x01" + std::string(32, '\x01'), std::nullopt).error() == KeyError::BadRsaKey);
+}
+
 TEST_CASE("EC keys: exact coordinate length and a point on the curve") {
   const Material& m = material();
   CHECK(must(Key::ec("e", Curve::P256, m.p256_x, m.p256_y, std::nullopt)).curve() == Curve::P256);
