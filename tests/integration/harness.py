@@ -1,6 +1,7 @@
 """Starts the real build/claimgate, a real upstream process and talks to them over loopback."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,36 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.environ.get("CLAIMGATE_BINARY", os.path.join(HERE, "..", "..", "build", "claimgate"))
 PYTHON = "/usr/bin/python3"
+
+
+_SECRET_PREFIX = 16
+_BASE64URL_RUN = re.compile(r"[A-Za-z0-9_-]{%d,}" % _SECRET_PREFIX)
+
+
+def leaked_secrets(text):
+    """The secrets of tokens.SECRETS that occur in `text`. Secrets are base64url or hex, so only
+    runs of that alphabet are searched, by a 16-character prefix index."""
+    from tokens import SECRETS
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    by_prefix = {}
+    for secret in SECRETS:
+        by_prefix.setdefault(secret[:_SECRET_PREFIX], []).append(secret)
+    found = set()
+    for run in _BASE64URL_RUN.findall(text):
+        for i in range(len(run) - _SECRET_PREFIX + 1):
+            for secret in by_prefix.get(run[i:i + _SECRET_PREFIX], ()):
+                if run.startswith(secret, i):
+                    found.add(secret)
+    return found
+
+
+def assert_no_secret_in(text, where):
+    found = leaked_secrets(text)
+    if found:
+        # Name the secrets by a short prefix only: test logs are kept.
+        raise AssertionError("%d token signature(s) or key secret(s) appear in %s: %s" % (
+            len(found), where, ", ".join(sorted(s[:6] + "..." for s in found))))
 
 
 def free_port():
@@ -61,21 +92,27 @@ class Upstream:
 class Gateway:
     """build/claimgate --config <generated file>, stderr captured to a file for log assertions."""
 
-    def __init__(self, config_text, extra_ports=()):
+    def __init__(self, config_text, preexec=None, env=None):
         self.dir = tempfile.mkdtemp(prefix="claimgate-test-")
         self.config_path = os.path.join(self.dir, "config.yaml")
         with open(self.config_path, "w") as f:
             f.write(config_text)
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BINARY, "--config", self.config_path], stdout=subprocess.DEVNULL, stderr=self.log)
+        self.scanned = False
+        self.proc = subprocess.Popen([BINARY, "--config", self.config_path], stdout=subprocess.DEVNULL, stderr=self.log,
+                                     preexec_fn=preexec, env=env)
 
     def wait(self, port):
         wait_for_port(port, proc=self.proc)
 
     def stop(self, timeout=10.0):
+        """Stops the gateway and returns its exit code; raises if its log holds any test secret."""
         code = stop_process(self.proc, timeout)
         self.log.close()
+        if not self.scanned:
+            self.scanned = True
+            assert_no_secret_in(self.logs(), "the gateway log " + self.log_path)
         return code
 
     def logs(self):
@@ -119,6 +156,9 @@ class Response:
 
     def json(self):
         return json.loads(self.body)
+
+
+_SCANNED_BODY_LIMIT = 1 << 20
 
 
 class RawClient:
@@ -210,6 +250,11 @@ class RawClient:
                     break
         resp.body = b"".join(chunks)
         resp.body_length = total
+        # The test upstream answers with reason "X" and echoes the request, token included; every
+        # other reply the gateway made itself (or streamed as a pattern), and holds no secret.
+        if resp.reason != "X" and total <= _SCANNED_BODY_LIMIT:
+            assert_no_secret_in(repr(resp.headers) + resp.body.decode("latin-1"),
+                                "a %d reply" % resp.status)
         return resp
 
     def is_closed(self, timeout=2.0):

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, main, provider_yaml
+from harness import BINARY, assert_no_secret_in, main, provider_yaml
 from jwks_server import JwksServer
 from tokens import SigningKey, jwks_json, mint
 
@@ -127,6 +127,7 @@ class ExplainTest(unittest.TestCase):
             argv += ["--jwks-file", "jwks.json"]
         r = subprocess.run(argv, cwd=self.dir, capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
+        assert_no_secret_in(r.stdout + r.stderr, "explain's output")
         return r.stdout.replace(self.dir, "$TMP")
 
     def check_golden(self, name, output):
