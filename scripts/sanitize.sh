@@ -23,7 +23,8 @@ if [ "$mode" = asan ]; then
 else
   dir=build-tsan
   flags="-fsanitize=thread -fno-omit-frame-pointer"
-  ctest_args=(-R 'integration\.(test_proxy|test_observability)$')
+  # The tests that drive several worker threads at once: proxying, reloads, key refresh and rotation.
+  ctest_args=(-R 'integration\.(test_proxy|test_observability|test_keys|test_auth|test_hostile)$')
   build_targets=(claimgate)  # the integration tests need only the binary
 fi
 
