@@ -120,6 +120,7 @@ std::size_t coordinate_bytes(Curve curve) {
 Result<Key, KeyError> Key::rsa(std::optional<std::string> kid, std::string_view n, std::string_view e,
                                std::optional<Algorithm> alg) {
   if (bit_length(n) < kMinRsaModulusBits) return fail(KeyError::RsaModulusTooSmall);
+  if (bit_length(n) > kMaxRsaModulusBits) return fail(KeyError::RsaModulusTooLarge);
   if (bit_length(e) == 0) return fail(KeyError::BadRsaKey);
   const auto bn = [](std::string_view bytes) {
     return OpensslPtr<BIGNUM>(

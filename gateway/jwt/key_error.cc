@@ -5,6 +5,7 @@ namespace claimgate::jwt {
 std::string_view to_string(KeyError error) {
   switch (error) {
     case KeyError::RsaModulusTooSmall: return "rsa_modulus_too_small";
+    case KeyError::RsaModulusTooLarge: return "rsa_modulus_too_large";
     case KeyError::BadRsaKey: return "bad_rsa_key";
     case KeyError::BadCoordinateLength: return "bad_coordinate_length";
     case KeyError::PointNotOnCurve: return "point_not_on_curve";
@@ -18,6 +19,7 @@ std::string_view to_string(KeyError error) {
 std::string_view describe(KeyError error) {
   switch (error) {
     case KeyError::RsaModulusTooSmall: return "The RSA modulus is shorter than 2048 bits.";
+    case KeyError::RsaModulusTooLarge: return "The RSA modulus is longer than 8192 bits.";
     case KeyError::BadRsaKey: return "The RSA modulus or exponent is not a valid public key.";
     case KeyError::BadCoordinateLength: return "An EC coordinate is not exactly the curve's field size.";
     case KeyError::PointNotOnCurve: return "The EC public point is not on the named curve.";

@@ -6,6 +6,7 @@ namespace claimgate::jwt {
 
 enum class KeyError {
   RsaModulusTooSmall,
+  RsaModulusTooLarge,
   BadRsaKey,
   BadCoordinateLength,
   PointNotOnCurve,

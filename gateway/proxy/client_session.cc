@@ -270,8 +270,8 @@ void ClientSession::build_upstream_request(const auth::AuthDecision& decision) {
       stripped_query = auth::remove_query_parameter(query, source.name);
       query = stripped_query;
     } else if (auth_settings.strip_token) {
-      context.strip_token_header = source.kind == auth::TokenSource::Kind::Header ? source.name : "";
-      if (source.kind == auth::TokenSource::Kind::Cookie) context.strip_cookie = source.name;
+      auto& names = source.kind == auth::TokenSource::Kind::Header ? context.strip_token_headers : context.strip_cookies;
+      names.push_back(source.name);
     }
   }
   if (!query.empty()) {

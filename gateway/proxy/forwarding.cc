@@ -82,9 +82,13 @@ void copy_request_fields(const bhttp::fields& in, const ForwardingContext& conte
     }
     if (is_named_in(options, name_string)) continue;
     if (context.claim_headers && context.claim_headers->is_reserved(name_string)) continue;
-    if (!context.strip_token_header.empty() && http::iequals(name_string, context.strip_token_header)) continue;
-    if (!context.strip_cookie.empty() && name == bhttp::field::cookie) {
-      const std::string rest = auth::remove_cookie(f.value(), context.strip_cookie);
+    if (std::ranges::any_of(context.strip_token_headers,
+                            [&](std::string_view strip) { return http::iequals(name_string, strip); })) {
+      continue;
+    }
+    if (!context.strip_cookies.empty() && name == bhttp::field::cookie) {
+      std::string rest(f.value());
+      for (const std::string_view cookie : context.strip_cookies) rest = auth::remove_cookie(rest, cookie);
       if (!rest.empty()) out.insert(name, name_string, rest);
       continue;
     }

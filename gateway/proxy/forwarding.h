@@ -4,6 +4,7 @@
 #include <boost/beast/http/fields.hpp>
 
 #include <string_view>
+#include <vector>
 
 #include "auth/claim_headers.h"
 #include "http/request_head.h"
@@ -17,8 +18,10 @@ struct ForwardingContext {
   const http::RequestHead& head;
   const UpstreamSpec& upstream;
   const auth::ClaimHeaders* claim_headers = nullptr;  // incoming look-alikes of these are dropped
-  std::string_view strip_token_header;                // strip_token: the token's header
-  std::string_view strip_cookie;                      // strip_token: the token's cookie
+  // strip_token: the headers and cookies a token came from (every one of them: a request may
+  // carry several tokens, each in its own source).
+  std::vector<std::string_view> strip_token_headers;
+  std::vector<std::string_view> strip_cookies;
 };
 
 void copy_request_fields(const boost::beast::http::fields& in, const ForwardingContext& context,

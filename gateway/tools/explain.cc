@@ -57,7 +57,7 @@ struct Options {
 Result<Fields::value_type, std::string> parse_header(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0)
-    return fail("--header needs 'Name: value', got \"" + std::string(text) + "\"");
+    return fail("--header needs 'Name: value' (the argument is not repeated here: it may hold a token)");
   std::string_view value = text.substr(colon + 1);
   while (value.starts_with(' ') || value.starts_with('\t')) value.remove_prefix(1);
   return Fields::value_type{std::string(text.substr(0, colon)), std::string(value)};

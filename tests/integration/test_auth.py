@@ -2,7 +2,9 @@
 """Issue 5: the request path with real tokens, a real JWKS server and a real upstream. Assertions
 are on what the client got (status, WWW-Authenticate, JSON body) and on what the upstream received
 (X-User-* injected, spoofed ones removed, Authorization forwarded, token query parameter dropped)."""
+import base64
 import json
+import os
 import re
 import time
 import unittest
@@ -11,7 +13,7 @@ from urllib.parse import quote
 from harness import (CONTRACT_ROUTES, RawClient, Upstream, auth_config, bearer, challenge_params, free_port, main, request,
                      start_gateway, wait_ready)
 from jwks_server import JwksServer
-from tokens import SigningKey, b64u, b64u_decode, jwks_json, mint, usso_claims
+from tokens import SigningKey, b64u, b64u_decode, jwks_json, mint, opaque_token, secret_value, usso_claims
 
 AUD = "your-app"
 
@@ -23,7 +25,10 @@ ROUTES = """
     providers: [other]
 """ + CONTRACT_ROUTES
 
-EXTRA = """token_cache_entries: 10000
+# log_level debug: this class's gateway logs its debug lines too (request_rejected), and
+# Gateway.stop scans the whole log for every signature, key and secret value the tests sent.
+EXTRA = """log_level: debug
+token_cache_entries: 10000
 token_sources:
   - { header: Authorization, prefix: "Bearer " }
   - { header: X-Token }
@@ -87,9 +92,11 @@ class AuthTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.gateway.stop()
-        cls.upstream.stop()
-        cls.jwks.stop()
+        try:
+            code = cls.gateway.stop()  # raises if the (debug-level) log holds a test secret
+        finally:
+            cls.upstream.stop()
+            cls.jwks.stop()
         if code != 0:
             print(cls.gateway.logs()[-4000:])
 
@@ -237,7 +244,8 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(self.req("/me", headers=[("Authorization", "Bearer tok\x01en")]).status, 400)
         # Another scheme is not a bearer token; the scheme name is case-insensitive (RFC 7235);
         # RFC 6750 allows 1*SP after it.
-        self.assertEqual(self.req("/me", headers=[("Authorization", "Basic dXNlcjpwdw==")]).json()["error"],
+        basic = secret_value(base64.b64encode(b"alice:" + os.urandom(18)).decode())
+        self.assertEqual(self.req("/me", headers=[("Authorization", "Basic " + basic)]).json()["error"],
                          "missing_token")
         self.assertEqual(self.req("/me", headers=[("Authorization", "bearer " + t)]).status, 200)
         self.assertEqual(self.req("/me", headers=[("Authorization", "Bearer  " + t)]).status, 200)
@@ -345,7 +353,8 @@ class AuthTest(unittest.TestCase):
         t = self.token()
         for name, headers, path in (("authorization", bearer(t), "/me"),
                                     ("x-token", [("X-Token", t)], "/me"),
-                                    ("cookie", [("Cookie", "a=1; access_token=%s; b=2" % t)], "/me"),
+                                    ("cookie", [("Cookie", "a=1; access_token=%s; session=%s; b=2" %
+                                                 (t, secret_value("s." + opaque_token(30))))], "/me"),
                                     ("query", [], "/me?x=1&access_token=%s&y=2" % t)):
             with self.subTest(source=name):
                 r = self.req(path, headers=headers)
@@ -387,7 +396,8 @@ class AuthTest(unittest.TestCase):
         for headers, path in ((bearer(good) + [("X-Token", bad)], "/me"),
                               (bearer(bad) + [("X-Token", good)], "/me"),
                               ([("Cookie", "access_token=" + good)], "/me?access_token=" + bad),
-                              (bearer(good), "/me?access_token=garbage.token.here")):
+                              (bearer(good), "/me?access_token=%s.%s.%s" % (opaque_token(), opaque_token(),
+                                                                            opaque_token()))):
             with self.subTest(headers=[n for n, _ in headers], path=path[:20]):
                 r = self.req(path, headers=headers)
                 self.assert_challenge(r, 401, "invalid_token")
@@ -416,9 +426,30 @@ class AuthTest(unittest.TestCase):
         for path in ("/admin;x/y?access_token=", "/%zz?access_token=", "/public/x?access_token="):
             self.req(path + self.token())
         self.req("/public/x", headers=[("Cookie", "access_token=" + self.token()), ("X-Token", self.token())])
+        # Opaque (non-JWT) tokens and a session cookie, remembered as secrets (tokens.secret_value):
+        # Gateway.stop scans the log for them as for signatures.
+        for headers, path in ((bearer(opaque_token()), "/me"), ([("X-Token", opaque_token())], "/admin/x"),
+                              ([("Cookie", "access_token=%s; session=%s" % (opaque_token(), opaque_token()))], "/me"),
+                              ([], "/me?access_token=" + opaque_token()),
+                              ([("Authorization", "Bearer %s x" % opaque_token())], "/me"),
+                              ([("Cookie", "session=" + opaque_token())], "/public/x")):
+            self.assertIn(self.req(path, headers=headers).status, (200, 400, 401, 403))
+        # Refused by the head check, which logs at debug level: request_rejected.
+        for head in (b"GET /me?access_token=%s#frag HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % self.token().encode(),
+                     b"GET /me HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\x01\r\nConnection: close\r\n\r\n" %
+                     self.token().encode(),
+                     b"GET /me HTTP/1.1\r\nHost: t\r\nX-Token: %s\x7f\r\nConnection: close\r\n\r\n" %
+                     opaque_token().encode()):
+            c = RawClient(self.port)
+            try:
+                c.send(head)
+                self.assertEqual(c.read_response().status, 400)
+            finally:
+                c.close()
         time.sleep(0.3)
         logs = self.gateway.logs()
         self.assertTrue(logs.strip(), "the gateway logged nothing at all")
+        self.assertIn('"level":"debug"', logs, "log_level debug, yet no debug line: the scan misses them")
         leaked = []
         for t in self.tokens_seen:
             for part in t.split("."):

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """`claimgate --check-config` on broken configs: each is refused with a message naming the key
-(and its line), and nothing is started."""
+(and its line), and nothing is started. Every output is scanned for test secrets (run_claimgate);
+secrets pasted into a config are named by their key, never echoed."""
 import os
-import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, main
+from harness import main, run_claimgate
+from tokens import SigningKey, b64u, mint, opaque_token, secret_value
 
 BASE = """listen: "127.0.0.1:18080"
 admin: "127.0.0.1:18081"
@@ -89,7 +90,7 @@ class BrokenConfigTest(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             f.write(text)
         try:
-            return subprocess.run([BINARY, "--check-config", f.name], capture_output=True, text=True, timeout=20)
+            return run_claimgate(["--check-config", f.name], timeout=20)
         finally:
             os.unlink(f.name)
 
@@ -105,6 +106,30 @@ class BrokenConfigTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 1, name + ": accepted")
                 self.assertIn(expected, r.stderr, name)
                 self.assertRegex(r.stderr, r"\.yaml(:\d+)?: ", name + ": no file/line prefix")
+
+    def test_secrets_pasted_into_a_config_are_not_echoed(self):
+        """A secret or token as the value of a key where it does not belong: refused, by key and line,
+        without the value. (Keys themselves are named in errors by design.)"""
+        key = SigningKey("HS256", secret=secret_value(b64u(os.urandom(33)) + "+/=!").encode())
+        secret = key.secret.decode()
+        token = mint(SigningKey("EdDSA"), {"sub": "u"})
+        opaque = opaque_token()
+        provider_key = BASE.replace("    algorithms: [EdDSA]", "    algorithms: [EdDSA]\n    hmac_secret: \"%s\"" % secret)
+        cases = [
+            ("secret under an unknown provider key", provider_key, "providers[0].hmac_secret: unknown key"),
+            ("token under an unknown top-level key", BASE + "test_token: \"%s\"\n" % token, "test_token: unknown key"),
+            ("secret as an integer", BASE + "threads: \"%s\"\n" % opaque, "threads: must be an integer"),
+            ("secret as a bool", BASE + "access_log: \"%s\"\n" % secret, "access_log: must be true or false"),
+            ("secret in a provider number",
+             BASE.replace("    algorithms:", "    leeway_s: \"%s\"\n    algorithms:" % secret), "providers[0].leeway_s"),
+            ("secret on a YAML syntax error line", BASE + "secret: [%s\n" % secret, "YAML syntax error"),
+            ("secret twice", BASE + "jwt_secret: %s\njwt_secret: %s\n" % (opaque, opaque), "jwt_secret"),
+        ]
+        for name, text, expected in cases:
+            with self.subTest(name):
+                r = self.check(text)  # run_claimgate raises if the output holds a secret
+                self.assertEqual(r.returncode, 1, name + ": accepted")
+                self.assertIn(expected, r.stderr, name)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ CLAIMGATE_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (review
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, assert_no_secret_in, main, provider_yaml
+from harness import main, provider_yaml, run_claimgate
 from jwks_server import JwksServer
 from tokens import SigningKey, jwks_json, mint
 
@@ -122,12 +121,11 @@ class ExplainTest(unittest.TestCase):
         return mint(key or self.key, claims(**extra))
 
     def explain(self, *args, config="config.yaml", offline=True):
-        argv = [BINARY, "explain", "--config", config, "--now", str(NOW)] + list(args)
+        argv = ["explain", "--config", config, "--now", str(NOW)] + list(args)
         if offline:
             argv += ["--jwks-file", "jwks.json"]
-        r = subprocess.run(argv, cwd=self.dir, capture_output=True, text=True, timeout=30)
+        r = run_claimgate(argv, where="explain's output", cwd=self.dir)  # scans stdout and stderr
         self.assertEqual(r.returncode, 0, r.stderr)
-        assert_no_secret_in(r.stdout + r.stderr, "explain's output")
         return r.stdout.replace(self.dir, "$TMP")
 
     def check_golden(self, name, output):
@@ -284,7 +282,7 @@ class ExplainTest(unittest.TestCase):
             server.stop()
 
     def test_usage(self):
-        r = subprocess.run([BINARY, "explain", "--path", "/"], capture_output=True, text=True, timeout=30)
+        r = run_claimgate(["explain", "--path", "/"])
         self.assertEqual(r.returncode, 2)
         self.assertIn("--config is required", r.stderr)
 

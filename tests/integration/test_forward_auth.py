@@ -112,8 +112,9 @@ class ForwardAuthTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         stop_process(cls.nginx)
-        cls.gateway.stop()
+        code = cls.gateway.stop()
         cls.upstream.stop()
+        assert code == 0, "claimgate exited with %s" % code
 
     def decide(self, headers, source_port=None):
         return request(self.port, "GET", "/auth", headers=headers)
@@ -196,8 +197,9 @@ class UntrustedSourceTest(unittest.TestCase):
             self.assertEqual(r.status, 403)
             self.assertIn("trusted", r.json()["error_description"])
         finally:
-            gw.stop()
+            code = gw.stop()
             upstream.stop()
+        self.assertEqual(code, 0, "claimgate exited with %s" % code)
 
 
 if __name__ == "__main__":

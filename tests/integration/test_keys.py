@@ -5,18 +5,22 @@ several providers, local JWKS and HMAC files, and keys made by `claimgate keygen
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import (BINARY, Upstream, auth_config, bearer, challenge_params, free_port, main, readyz, request,
-                     start_gateway, wait_ready)
+from harness import (Upstream, assert_no_secret_in, auth_config, bearer, challenge_params, free_port, main, readyz,
+                     request, run_claimgate, start_gateway, wait_ready)
 from jwks_server import JwksServer, make_test_pki
-from tokens import SigningKey, b64u, b64u_decode, jwks_json, mint, usso_claims, verify_with_jwcrypto
+from tokens import (SigningKey, b64u, b64u_decode, jwks_json, mint, opaque_token, remember_private_jwk, remember_token,
+                    usso_claims, verify_with_jwcrypto)
 
 AUD = "your-app"
+
+# Every gateway of this file logs at debug level, so the secret scan of its log (Gateway.stop)
+# covers the debug lines too (jwks_key_ignored, request_rejected).
+DEBUG_LOG = "log_level: debug"
 
 
 def provider(name, issuer, url=None, **extra):
@@ -63,12 +67,23 @@ class KeysTestCase(unittest.TestCase):
 
     def tearDown(self):
         failed = any(e for _, e in (getattr(self._outcome, "errors", None) or []))
+        leak = None
+        bad_exits = []
         for gw in self.gateways:
-            code = gw.stop()
+            try:
+                code = gw.stop()  # raises if the (debug-level) log holds a test secret
+            except AssertionError as e:
+                code, leak = gw.proc.returncode, leak or e
+            if code != 0:
+                bad_exits.append(code)
             if code != 0 or failed:
                 print("---- gateway log (%s, exit %s)\n%s" % (self.id(), code, gw.logs()[-4000:]))
         for s in self.servers:
             s.stop()
+        if leak is not None:
+            raise leak
+        # A sanitizer report at shutdown shows only as the exit code.
+        self.assertEqual(bad_exits, [], "claimgate exited with these codes")
 
     def jwks_server(self, tls=None):
         s = JwksServer(tls)
@@ -76,6 +91,7 @@ class KeysTestCase(unittest.TestCase):
         return s
 
     def gateway(self, providers, startup_timeout_ms=10000, ready=True, extra=""):
+        extra = DEBUG_LOG + "\n" + extra
         gw = start_gateway(auth_config(self.port, self.admin, self.upstream.port, providers, extra=extra,
                                        startup_timeout_ms=startup_timeout_ms))
         self.gateways.append(gw)
@@ -422,6 +438,8 @@ class ProvidersTest(KeysTestCase):
         # An HS256 token under the file provider (its key set has no oct key): refused.
         r = self.get(mint(h, usso_claims("https://file.issuer"), header={"kid": None}))
         self.assert_status(r, 401)
+        # An opaque (non-JWT) bearer token: refused, and never logged or echoed.
+        self.assert_status(self.get(opaque_token()), 401)
         # Rotation of the file: the new key is picked up without a restart.
         b = SigningKey("ES256", kid="file-b")
         with open(jwks_path + ".new", "w") as f:
@@ -432,30 +450,44 @@ class ProvidersTest(KeysTestCase):
 
 
 class ToolsTest(KeysTestCase):
-    """`claimgate keygen` and `claimgate mint` (the binary), checked by jwcrypto and by the gateway."""
+    """`claimgate keygen` and `claimgate mint` (the binary), checked by jwcrypto and by the gateway.
+    What they make is remembered as a test secret (mint's signatures, keygen's private members),
+    so every later gateway log, reply and CLI output of this process is scanned for it."""
 
     def run_tool(self, *args):
-        p = subprocess.run([BINARY] + list(args), capture_output=True, text=True, timeout=30)
+        # mint's stdout is the fresh token; everything else a tool prints is scanned.
+        p = run_claimgate(args, secret_stdout=(args[0] == "mint"))
         self.assertEqual(p.returncode, 0, "claimgate %s: %s" % (" ".join(args), p.stderr))
         return p.stdout
+
+    def keygen(self, out_dir, *args):
+        printed = self.run_tool("keygen", *args, "--out-dir", out_dir)
+        with open(os.path.join(out_dir, "private.jwk")) as f:
+            self.assertGreaterEqual(remember_private_jwk(f.read()), 1, "private.jwk without a private member")
+        assert_no_secret_in(printed, "claimgate keygen's output")  # again, now that its key is known
+        return printed
+
+    def mint_tool(self, *args):
+        return remember_token(self.run_tool("mint", *args))
 
     def test_keygen_mint_verified_by_jwcrypto_and_gateway(self):
         for alg in ("EdDSA", "ES256"):
             with self.subTest(alg=alg):
                 out_dir = os.path.join(self.tmp, "keygen-" + alg)
-                printed = self.run_tool("keygen", "--alg", alg, "--kid", "kg-" + alg, "--out-dir", out_dir)
+                printed = self.keygen(out_dir, "--alg", alg, "--kid", "kg-" + alg)
                 self.assertIn(os.path.join(out_dir, "private.jwk"), printed)
                 self.assertEqual(os.stat(os.path.join(out_dir, "private.jwk")).st_mode & 0o777, 0o600)
                 with open(os.path.join(out_dir, "jwks.json")) as f:
                     jwks_text = f.read()
+                assert_no_secret_in(jwks_text, "keygen's public jwks.json")
                 jwk = json.loads(jwks_text)["keys"][0]
                 self.assertEqual((jwk["kid"], jwk["alg"], jwk["use"]), ("kg-" + alg, alg, "sig"))
                 self.assertNotIn("d", jwk)
-                token = self.run_tool("mint", "--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
-                                      "--sub", "user:alice123", "--aud", AUD, "--ttl-s", "600",
-                                      "--roles", "admin,editor", "--scope", "read:users write:posts",
-                                      "--claim", "tenant_id=t1",
-                                      "--claim-json", 'permissions={"pma":{"role":"admin"}}').strip()
+                token = self.mint_tool("--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
+                                       "--sub", "user:alice123", "--aud", AUD, "--ttl-s", "600",
+                                       "--roles", "admin,editor", "--scope", "read:users write:posts",
+                                       "--claim", "tenant_id=t1",
+                                       "--claim-json", 'permissions={"pma":{"role":"admin"}}')
                 header = json.loads(b64u_decode(token.split(".")[0]))
                 self.assertEqual(header, {"alg": alg, "typ": "JWT", "kid": "kg-" + alg})
                 claims = verify_with_jwcrypto(token, jwks_text, issuer="https://kg", audience=AUD)
@@ -467,16 +499,78 @@ class ToolsTest(KeysTestCase):
 
     def test_keygen_jwks_served_as_jwks_file(self):
         out_dir = os.path.join(self.tmp, "keygen-file")
-        self.run_tool("keygen", "--out-dir", out_dir)
+        self.keygen(out_dir)
         self.gateway([provider("kg", "https://kg", jwks_file=os.path.join(out_dir, "jwks.json"))])
-        token = self.run_tool("mint", "--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
-                              "--sub", "user:bob", "--aud", AUD, "--roles", "admin").strip()
+        token = self.mint_tool("--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
+                               "--sub", "user:bob", "--aud", AUD, "--roles", "admin")
         r = self.get(token, path="/admin/echo")
         self.assert_status(r, 200)
         self.assertEqual(sent_headers(r).get("x-user-id"), "user:bob")
-        expired = self.run_tool("mint", "--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
-                                "--aud", AUD, "--ttl-s", "-60").strip()
+        expired = self.mint_tool("--key", os.path.join(out_dir, "private.jwk"), "--iss", "https://kg",
+                                 "--aud", AUD, "--ttl-s", "-60")
         self.assert_status(self.get(expired), 401, "expired")
+
+    def test_tool_errors_print_no_key_material(self):
+        out_dir = os.path.join(self.tmp, "keygen-errors")
+        self.keygen(out_dir, "--kid", "kg-err")
+        private = os.path.join(out_dir, "private.jwk")
+        # Refused invocations: each names the problem, none echoes the key (run_claimgate scans).
+        for args in (["mint", "--key", private], ["mint", "--key", private, "--iss", "https://kg", "--claim-json", "x={"],
+                     ["mint", "--key", os.path.join(out_dir, "jwks.json"), "--iss", "https://kg"],
+                     ["keygen", "--alg", "HS256", "--out-dir", os.path.join(self.tmp, "keygen-hs")]):
+            with self.subTest(args=args[:3]):
+                p = run_claimgate(args)
+                self.assertNotEqual(p.returncode, 0, p.stdout)
+                self.assertTrue(p.stderr.strip(), "no message")
+
+    def test_private_jwk_as_jwks_file_is_not_echoed(self):
+        """The private.jwk (not a JWKS) or a JWKS holding private members, named as jwks_file: what
+        --check-config, explain and the gateway (at debug level) print never holds the key."""
+        out_dir = os.path.join(self.tmp, "keygen-misused")
+        self.keygen(out_dir, "--alg", "ES256", "--kid", "kg-misused")
+        private = os.path.join(out_dir, "private.jwk")
+        with open(private) as f:
+            private_jwk = json.load(f)
+        private_jwks = os.path.join(self.tmp, "private-jwks.json")
+        other = SigningKey("RS256", kid="rs-private")
+        with open(private_jwks, "w") as f:
+            f.write(json.dumps({"keys": [private_jwk, other.private_jwk()]}))
+        token = self.mint_tool("--key", private, "--iss", "https://misused", "--aud", AUD, "--sub", "user:m")
+        rs_token = mint(other, usso_claims("https://jwks-private"))
+        for path in (private, private_jwks):
+            config = os.path.join(self.tmp, "misused-%s.yaml" % os.path.basename(path))
+            with open(config, "w") as f:
+                f.write(auth_config(free_port(), free_port(), self.upstream.port,
+                                    [provider("m", "https://misused", jwks_file=path)]))
+            with self.subTest(path=os.path.basename(path)):
+                self.assertEqual(run_claimgate(["--check-config", config]).returncode, 0)
+                r = run_claimgate(["explain", "--config", config, "--path", "/me", "--token", token])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                r = run_claimgate(["explain", "--config", config, "--path", "/me", "--token", token, "--json"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+        # The gateway itself, on both files; its log is scanned when tearDown stops it.
+        self.gateway([provider("m", "https://misused", jwks_file=private),
+                      provider("p", "https://jwks-private", jwks_file=private_jwks)], startup_timeout_ms=3000)
+        self.assertIn(self.get(token).status, (401, 503))
+        self.assertIn(self.get(rs_token).status, (200, 401, 503))
+
+    def test_short_hmac_secret_file_is_not_echoed(self):
+        # Printable, 24 characters: under the 32 bytes HS256 needs, so refused; the refusal must not quote it.
+        h = SigningKey("HS256", kid="short", secret=b"s3cret+With/Odd=chars!42")
+        path = os.path.join(self.tmp, "short-hmac.secret")
+        with open(path, "wb") as f:
+            f.write(h.secret + b"\n")
+        config = os.path.join(self.tmp, "short-hmac.yaml")
+        p = provider("hs", "https://hs.issuer", hmac_secret_file=path, algorithms=["HS256"])
+        with open(config, "w") as f:
+            f.write(auth_config(free_port(), free_port(), self.upstream.port, [p]))
+        token = mint(h, usso_claims("https://hs.issuer"), header={"kid": None})
+        run_claimgate(["--check-config", config])
+        r = run_claimgate(["explain", "--config", config, "--path", "/me", "--token", token])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.gateway([p], startup_timeout_ms=2000)
+        self.assertEqual(self.get(token).status, 503)
+        self.assertEqual(self.get(opaque_token()).status, 401)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Admin endpoints, SIGTERM drain, trusted proxies, connection limits and the CLI."""
+import json
 import os
+import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import (BINARY, Gateway, GatewayTestCase, RawClient, Upstream, basic_config, free_port, main, request,
-                     wait_for_port)
+from harness import (Gateway, GatewayTestCase, RawClient, Upstream, auth_config, basic_config, free_port, main, request,
+                     run_claimgate, wait_for_port)
+from tokens import SigningKey, b64u, mint, opaque_token, usso_claims
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "..", "config.example.yaml")
@@ -113,7 +115,7 @@ class DrainTest(unittest.TestCase):
 
 class CliTest(unittest.TestCase):
     def run_cli(self, *args):
-        return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=20)
+        return run_claimgate(args, timeout=20)  # stdout and stderr scanned for test secrets
 
     def check_config_text(self, text):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
@@ -179,6 +181,45 @@ routes:
             os.unlink(f.name)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot bind 127.0.0.1:%d" % busy, r.stderr)
+
+    def test_cli_with_keys_and_tokens_prints_no_secret(self):
+        """--check-config, explain and a gateway that cannot start, on a config whose key files hold
+        an HMAC secret and a JWKS with private members: nothing printed holds them, nor a token."""
+        tmp = tempfile.mkdtemp(prefix="claimgate-cli-keys-")
+        try:
+            hs = SigningKey("HS256", secret=b64u(os.urandom(36)).encode())
+            ed = SigningKey("EdDSA", kid="cli-ed")
+            secret_path, jwks_path = os.path.join(tmp, "hmac.secret"), os.path.join(tmp, "jwks.json")
+            with open(secret_path, "wb") as f:
+                f.write(hs.secret + b"\n")
+            with open(jwks_path, "w") as f:
+                json.dump({"keys": [ed.private_jwk()]}, f)
+            providers = [{"name": "hs", "issuer": "https://hs", "audiences": ["your-app"], "algorithms": ["HS256"],
+                          "hmac_secret_file": secret_path},
+                         {"name": "ed", "issuer": "https://ed", "audiences": ["your-app"], "algorithms": ["EdDSA"],
+                          "jwks_file": jwks_path}]
+            config = os.path.join(tmp, "config.yaml")
+            with open(config, "w") as f:
+                f.write(auth_config(free_port(), free_port(), free_port(), providers))
+            self.assertEqual(self.run_cli("--check-config", config).returncode, 0)
+            tokens = [mint(hs, usso_claims("https://hs"), header={"kid": None}), mint(ed, usso_claims("https://ed")),
+                      mint(ed, usso_claims("https://ed"), ttl_s=-60), opaque_token()]
+            for token in tokens:
+                for extra in ([], ["--json"]):
+                    r = self.run_cli("explain", "--config", config, "--path", "/me", "--token", token, *extra)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+            r = self.run_cli("explain", "--config", config, "--path", "/me", "--cookie", "access_token=" + tokens[0])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # The same config, broken: every error listed, no key material.
+            with open(config, "a") as f:
+                f.write("log_level: loud\n")
+            r = self.run_cli("--check-config", config)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("log_level: must be one of", r.stderr)
+            r = self.run_cli("--config", config)
+            self.assertEqual(r.returncode, 1)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -127,14 +127,17 @@ class ReloadTest(unittest.TestCase):
         try:
             gw.wait(port)
             stop = threading.Event()
-            statuses = []
+            statuses, errors = [], []
 
             def load():
-                c = RawClient(port)
-                while not stop.is_set():
-                    c.send(("GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % token).encode())
-                    statuses.append(c.read_response().status)
-                    statuses.append(request(port, "GET", "/public/p").status)
+                try:
+                    c = RawClient(port)
+                    while not stop.is_set():
+                        c.send(("GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % token).encode())
+                        statuses.append(c.read_response().status)
+                        statuses.append(request(port, "GET", "/public/p").status)
+                except Exception as e:  # a reset or a cut connection is a failed request too
+                    errors.append(repr(e))
             workers = [threading.Thread(target=load) for _ in range(3)]
             for w in workers:
                 w.start()
@@ -144,24 +147,28 @@ class ReloadTest(unittest.TestCase):
                     f.write(variants[(i + 1) % 2])
                 gw.proc.send_signal(signal.SIGHUP)
             time.sleep(0.3)
-            # A broken file keeps the running config.
-            with open(gw.config_path, "w") as f:
-                f.write("routes: [\n")
-            gw.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.3)
+            # Broken files keep the running config: bad YAML, and valid YAML naming an unknown upstream.
+            for broken in ("routes: [\n", variants[0].replace("upstream: app", "upstream: nowhere")):
+                with open(gw.config_path, "w") as f:
+                    f.write(broken)
+                gw.proc.send_signal(signal.SIGHUP)
+                time.sleep(0.3)
             stop.set()
             for w in workers:
                 w.join()
+            self.assertEqual(errors, [])
             self.assertGreater(len(statuses), 50)
             self.assertEqual(set(statuses), {200}, "failed requests during reloads")
             metrics = request(admin, "GET", "/metrics").body.decode()
             self.assertIn('claimgate_config_reloads_total{result="success"} 10', metrics)
-            self.assertIn('claimgate_config_reloads_total{result="failure"} 1', metrics)
+            self.assertIn('claimgate_config_reloads_total{result="failure"} 2', metrics)
+            self.assertIn("nowhere", gw.logs())
             self.assertIn("config_reload_failed", gw.logs())
             self.assertEqual(request(port, "GET", "/me", headers=[("Authorization", "Bearer " + token)]).status, 200)
         finally:
-            gw.stop()
+            code = gw.stop()
             upstream.stop()
+        self.assertEqual(code, 0, "claimgate exited with %s" % code)
 
     def test_watched_file_and_restart_notice(self):
         upstream = Upstream()
@@ -194,8 +201,9 @@ routes:
             self.assertIn('"config_reload_needs_restart","key":"listen"', gw.logs())
             self.assertEqual(request(port, "GET", "/a").status, 200)  # still on the old listener
         finally:
-            gw.stop()
+            code = gw.stop()
             upstream.stop()
+        self.assertEqual(code, 0, "claimgate exited with %s" % code)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,52 @@ MIN_SECRET_CHARS = 16
 
 
 def remember_secret(text):
+    """Adds `text` (str, or ASCII bytes) to SECRETS; shorter than MIN_SECRET_CHARS is ignored."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
     if len(text) >= MIN_SECRET_CHARS:
         SECRETS.add(text)
+
+
+def secret_value(text):
+    """Remembers a non-JWT secret a test sends (a cookie value, an opaque token, a Basic
+    credential) and returns it unchanged: `cookie = secret_value("s=" + b64u(os.urandom(18)))`."""
+    remember_secret(text)
+    return text
+
+
+def opaque_token(nbytes=24):
+    """A random opaque (non-JWT) bearer token, remembered as a secret."""
+    return secret_value(b64u(os.urandom(nbytes)))
+
+
+# The private members of a JWK (RFC 7518 section 6): EC/OKP "d", RSA "d", "p", "q", "dp", "dq", "qi", oct "k".
+PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
+
+
+def remember_private_jwk(jwk):
+    """Remembers every private member of `jwk` (a dict or JSON text), e.g. of `claimgate keygen`'s
+    private.jwk. Returns how many members it found."""
+    if isinstance(jwk, (str, bytes)):
+        jwk = json.loads(jwk)
+    found = 0
+    for name in PRIVATE_JWK_MEMBERS:
+        value = jwk.get(name)
+        if isinstance(value, str):
+            remember_secret(value)
+            found += 1
+    return found
+
+
+def remember_token(token):
+    """Remembers the signature of a compact JWS made elsewhere (e.g. by `claimgate mint`); returns the token."""
+    token = token.strip()
+    remember_secret(token.rsplit(".", 1)[-1])
+    return token
+
+
+def _printable_ascii(data):
+    return all(0x20 <= b < 0x7f for b in data)
 
 
 def _int_bytes(n, size=None):
@@ -68,8 +112,8 @@ class SigningKey:
         if self.alg == "HS256":
             remember_secret(b64u(self.secret))
             remember_secret(self.secret.hex())
-            if self.secret.isascii() and self.secret.decode().isalnum():
-                remember_secret(self.secret.decode())
+            if _printable_ascii(self.secret):  # e.g. b64u(os.urandom(32)).encode(), as a secret file holds it
+                remember_secret(self.secret.decode("ascii"))
         elif self.alg == "EdDSA":
             remember_secret(b64u(self.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                                             serialization.NoEncryption())))
@@ -77,7 +121,7 @@ class SigningKey:
             remember_secret(b64u(_int_bytes(self.private.private_numbers().private_value, 32)))
         else:
             numbers = self.private.private_numbers()
-            for part in (numbers.d, numbers.p, numbers.q):
+            for part in (numbers.d, numbers.p, numbers.q, numbers.dmp1, numbers.dmq1, numbers.iqmp):
                 remember_secret(b64u(_int_bytes(part)))
 
     def public_jwk(self, with_alg=True, use="sig"):
@@ -97,6 +141,21 @@ class SigningKey:
             jwk["alg"] = self.alg
         if use:
             jwk["use"] = use
+        return jwk
+
+    def private_jwk(self):
+        """public_jwk() plus the private members (RFC 7518 section 6): what must never be published."""
+        jwk = self.public_jwk()
+        if self.alg == "EdDSA":
+            jwk["d"] = b64u(self.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                                       serialization.NoEncryption()))
+        elif self.alg == "ES256":
+            jwk["d"] = b64u(_int_bytes(self.private.private_numbers().private_value, 32))
+        elif self.alg == "RS256":
+            n = self.private.private_numbers()
+            for name, part in (("d", n.d), ("p", n.p), ("q", n.q), ("dp", n.dmp1), ("dq", n.dmq1), ("qi", n.iqmp)):
+                jwk[name] = b64u(_int_bytes(part))
+        remember_private_jwk(jwk)
         return jwk
 
     def sign(self, signing_input):

@@ -40,6 +40,10 @@ TEST_CASE("RSA keys: at least 2048 bits, valid, modulus length recorded") {
   CHECK(key.rsa_signature_bytes() == 256);
   CHECK(key.evp_pkey() != nullptr);
   CHECK(Key::rsa("r", m.rsa_n.substr(1), m.rsa_e, std::nullopt).error() == KeyError::RsaModulusTooSmall);
+  // Longer than 8192 bits: refused before any arithmetic on it.
+  const std::string huge_n = std::string(1, '\x01') + std::string(1024, '\xff');
+  CHECK(Key::rsa("r", huge_n, m.rsa_e, std::nullopt).error() == KeyError::RsaModulusTooLarge);
+  CHECK(Key::rsa("r", std::string(1024, '\xff'), m.rsa_e, std::nullopt).error() != KeyError::RsaModulusTooLarge);
   CHECK(Key::rsa("r", m.rsa_n, "", std::nullopt).error() == KeyError::BadRsaKey);
   std::string even_n = m.rsa_n;
   even_n.back() = static_cast<char>(even_n.back() & ~1);
