@@ -531,6 +531,34 @@ class HostileProxyTest(unittest.TestCase):
                 c.close()
         self.assert_serving()
 
+    def test_pipelining_client_that_never_reads_is_held_back(self):
+        """A client pipelines requests for 256 KiB responses and never reads one: once the socket
+        buffers fill, the gateway stops reading its requests (the client's sends block) instead of
+        buffering responses, so its memory stays flat; the connection then closes cleanly."""
+        self.assert_serving()
+        baseline = connections_to(self.upstream.port)
+        before = self.gateway.rss_kib()
+        c = RawClient(self.port, timeout=1.0)
+        burst = b"GET /stream?bytes=262144 HTTP/1.1\r\nHost: x\r\n\r\n" * 100
+        sent, blocked = 0, False
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                c.sock.sendall(burst)
+                sent += 100
+        except socket.timeout:
+            blocked = True
+        time.sleep(0.5)
+        grown_kib = self.gateway.rss_kib() - before
+        print("\n  never-reading client: %d requests accepted before the gateway stopped reading, RSS +%d KiB"
+              % (sent, grown_kib))
+        self.assertTrue(blocked, "the gateway kept reading requests whose responses nobody reads")
+        self.assertLess(grown_kib, 32 * 1024)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        self.assertLessEqual(self.wait_released(baseline), baseline, "the upstream connection is still held")
+        self.assert_serving()
+
     def test_pipelined_flood_answered_in_order(self):
         n = 5000
         c = RawClient(self.port, timeout=30)

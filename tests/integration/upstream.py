@@ -98,11 +98,20 @@ class Handler(socketserver.StreamRequestHandler):
             if url.path == "/stream":
                 self.stream(int(query.get("bytes", "0")), query.get("chunked") == "1", method == "HEAD")
             elif url.path == "/cut":
+                # Half the promised body (Content-Length, or one chunk of an unfinished chunked
+                # body), then a FIN, or a RST with rst=1.
                 n = int(query.get("bytes", "1000"))
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * n))
-                self.wfile.write(PATTERN[:n] if n <= len(PATTERN) else b"x" * n)
+                body = PATTERN[:n] if n <= len(PATTERN) else b"x" * n
+                if query.get("chunked") == "1":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % n + body + b"\r\n")
+                else:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * n) + body)
                 self.wfile.flush()
-                self.request.shutdown(socket.SHUT_RDWR)
+                if query.get("rst") == "1":
+                    self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.request.close()
+                else:
+                    self.request.shutdown(socket.SHUT_RDWR)
                 return
             else:
                 if url.path == "/slow":
