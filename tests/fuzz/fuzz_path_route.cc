@@ -1,6 +1,7 @@
 // policy::normalize_path, then RouteTable::match over a fixed table of every matcher kind, and
-// explain_match, which must agree with match. Input: one byte of PathOptions bits, then
-// "METHOD\nHOST\nRAW_PATH".
+// explain_match, which must agree with match. A normalised path must also be safe to forward as
+// the upstream request target (printable ASCII without '#' or '?', escapes well formed).
+// Input: one byte of PathOptions bits, then "METHOD\nHOST\nRAW_PATH".
 #include <cstdlib>
 
 #include "fuzz_input.h"
@@ -62,6 +63,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (path.find("//") != std::string::npos) std::abort();
   if (path.find("/./") != std::string::npos || path.find("/../") != std::string::npos) std::abort();
   if (path.ends_with("/.") || path.ends_with("/..")) std::abort();
+  // The result goes upstream as the request target's path (client_session.cc: path + '?' +
+  // query), so it must not be able to end or split that line or move the query: no control
+  // byte, space, DEL or non-ASCII byte, no '#' and no '?' (those stay percent-encoded).
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7F || c == '#' || c == '?') std::abort();
+  }
+  // Every escape left is well formed, upper-case, and not of an unreserved character (those are
+  // decoded), nor of NUL, nor of '/' or a backslash unless the options keep them.
+  for (std::size_t i = path.find('%'); i != std::string::npos; i = path.find('%', i + 1)) {
+    const auto upper_hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'); };
+    if (i + 2 >= path.size() || !upper_hex(path[i + 1]) || !upper_hex(path[i + 2])) std::abort();
+    const auto nibble = [](char h) { return h <= '9' ? h - '0' : h - 'A' + 10; };
+    const auto decoded = static_cast<unsigned char>(nibble(path[i + 1]) * 16 + nibble(path[i + 2]));
+    const bool unreserved = (decoded >= 'a' && decoded <= 'z') || (decoded >= 'A' && decoded <= 'Z') ||
+                            (decoded >= '0' && decoded <= '9') || decoded == '-' || decoded == '.' ||
+                            decoded == '_' || decoded == '~';
+    if (unreserved || decoded == 0) std::abort();
+    if (decoded == '/' && !options.allow_encoded_slash) std::abort();
+    if (decoded == '\\' && !options.allow_backslash) std::abort();
+  }
+  if (!options.allow_backslash && path.find('\\') != std::string::npos) std::abort();
+  if (!options.allow_path_parameters && path.find(';') != std::string::npos) std::abort();
   auto again = normalize_path(path, options);
   if (!again || *again != path) std::abort();
 

@@ -57,7 +57,7 @@ CASES = [
      "routes[0].upstream: names no entry of upstreams"),
     ("route without match", BASE.replace("    match: { path_prefix: / }\n", ""), "routes[0].match: is required"),
     ("route bad auth", BASE.replace("    require: {}", "    auth: sometimes"), "routes[0].auth: must be one of"),
-    ("route bad regex", BASE.replace("path_prefix: /", 'path_regex: "/a("'), "routes[0]"),
+    ("route bad regex", BASE.replace("path_prefix: /", 'path_regex: "/a("'), 'routes[0]: route "r": path_regex: "/a(": missing )'),
     ("route bad require key", BASE.replace("require: {}", "require: { role_any: [a] }"), "routes[0].require.role_any"),
     ("route unknown provider", BASE.replace("    require: {}", "    providers: [other]\n    require: {}"),
      "routes[0].providers: names no entry of providers"),
@@ -105,7 +105,7 @@ class BrokenConfigTest(unittest.TestCase):
                 r = self.check(text)
                 self.assertEqual(r.returncode, 1, name + ": accepted")
                 self.assertIn(expected, r.stderr, name)
-                self.assertRegex(r.stderr, r"\.yaml(:\d+)?: ", name + ": no file/line prefix")
+                self.assertRegex(r.stderr, r"\.yaml:\d+: ", name + ": no file:line prefix")
 
     def test_secrets_pasted_into_a_config_are_not_echoed(self):
         """A secret or token as the value of a key where it does not belong: refused, by key and line,
