@@ -5,7 +5,7 @@ from several clients while the signing key rotates and the config reloads.
 Reports requests served, results by kind (and any unexpected status), gateway RSS at start and
 end, and its open file descriptors at the end.
 
-Usage: bench/soak.py [--seconds 600] [--clients 4] [--rotate-s 60] [--reload-s 30]
+Usage: bench/soak.py [--seconds 600] [--clients 4] [--rotate-s 30] [--reload-s 30]
 """
 import argparse
 import collections
@@ -63,7 +63,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--rotate-s", type=int, default=60)
+    ap.add_argument("--rotate-s", type=int, default=30)
     ap.add_argument("--reload-s", type=int, default=30)
     args = ap.parse_args()
 
@@ -80,12 +80,13 @@ def main():
     time.sleep(0.5)
     pid = gw.proc.pid
     rss_start = proc_status(pid, "VmRSS")
-    state = {"key": keys[0], "generation": 0}
+    # Forged tokens carry the current kid, signed by another key: a bad signature, not an unknown
+    # kid (unknown kids are test_keys' rate-limited flood).
+    state = {"key": keys[0], "forger": SigningKey("EdDSA", kid="k0")}
     lock = threading.Lock()
     results = collections.Counter()
     unexpected = collections.Counter()
     stop = threading.Event()
-    forger = SigningKey("EdDSA", kid="k0")  # same kid, wrong key
 
     def claims(**extra):
         c = {"iss": issuer, "aud": AUD, "sub": "user:soak", "roles": ["editor"]}
@@ -98,7 +99,7 @@ def main():
         while not stop.is_set():
             i += 1
             with lock:
-                key = state["key"]
+                key, forger = state["key"], state["forger"]
             kind = ("valid", "expired", "forged", "anonymous")[i % 4]
             if kind == "valid":
                 token, path, expect = mint(key, claims()), "/me", 200
@@ -140,6 +141,7 @@ def main():
             jwks.serve_jwks(jwks_json(keys[-2:]))  # the previous key stays for tokens in flight
             with lock:
                 state["key"] = new
+                state["forger"] = SigningKey(new.alg, kid=new.kid)
             next_rotate = now + args.rotate_s
         if now >= next_reload:
             reloads += 1
