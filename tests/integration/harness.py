@@ -15,28 +15,18 @@ BINARY = os.environ.get("CLAIMGATE_BINARY", os.path.join(HERE, "..", "..", "buil
 PYTHON = "/usr/bin/python3"
 
 
-_SECRET_PREFIX = 16
-_BASE64URL_RUN = re.compile(r"[A-Za-z0-9_-]{%d,}" % _SECRET_PREFIX)
-_BASE64URL_ONLY = re.compile(r"[A-Za-z0-9_-]+")
-
-
 def leaked_secrets(text):
     """The secrets of tokens.SECRETS that occur in `text`. Most secrets are base64url or hex, so
-    runs of that alphabet are searched, by a 16-character prefix index; the few with other
+    runs of that alphabet are searched through tokens' prefix index; the few with other
     characters (a printable HMAC secret, a cookie value) are searched for as plain substrings."""
-    from tokens import SECRETS
+    from tokens import MIN_SECRET_CHARS, OTHER_SECRETS, SECRETS_BY_PREFIX
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    by_prefix = {}
-    found = set()
-    for secret in tuple(SECRETS):  # tests mint on other threads while replies are scanned
-        if _BASE64URL_ONLY.fullmatch(secret):
-            by_prefix.setdefault(secret[:_SECRET_PREFIX], []).append(secret)
-        elif secret in text:
-            found.add(secret)
-    for run in _BASE64URL_RUN.findall(text):
-        for i in range(len(run) - _SECRET_PREFIX + 1):
-            for secret in by_prefix.get(run[i:i + _SECRET_PREFIX], ()):
+    found = {secret for secret in tuple(OTHER_SECRETS) if secret in text}
+    prefix = MIN_SECRET_CHARS
+    for run in re.findall(r"[A-Za-z0-9_-]{%d,}" % prefix, text):
+        for i in range(len(run) - prefix + 1):
+            for secret in tuple(SECRETS_BY_PREFIX.get(run[i:i + prefix], ())):
                 if run.startswith(secret, i):
                     found.add(secret)
     return found

@@ -9,6 +9,8 @@ for the keys and signatures, python3-jwcrypto to check what `claimgate mint` sig
 import base64
 import json
 import os
+import re
+import threading
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,14 +35,29 @@ def b64u_decode(text):
 # (harness.assert_no_secret_in): no test needs to remember to.
 SECRETS = set()
 MIN_SECRET_CHARS = 16
+# The scan's index, kept as secrets arrive (a soak mints hundreds of thousands): base64url secrets
+# by their first MIN_SECRET_CHARS characters, and the few others (printable HMAC secrets, cookie
+# values) in a list searched as plain substrings.
+SECRETS_BY_PREFIX = {}
+OTHER_SECRETS = []
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_secrets_lock = threading.Lock()
 
 
 def remember_secret(text):
     """Adds `text` (str, or ASCII bytes) to SECRETS; shorter than MIN_SECRET_CHARS is ignored."""
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    if len(text) >= MIN_SECRET_CHARS:
+    if len(text) < MIN_SECRET_CHARS:
+        return
+    with _secrets_lock:
+        if text in SECRETS:
+            return
         SECRETS.add(text)
+        if _BASE64URL.fullmatch(text):
+            SECRETS_BY_PREFIX.setdefault(text[:MIN_SECRET_CHARS], []).append(text)
+        else:
+            OTHER_SECRETS.append(text)
 
 
 def secret_value(text):
