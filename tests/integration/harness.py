@@ -159,6 +159,20 @@ upstreams:
 routes:%s""" % (listen, admin, upstream_port, upstream_extra, extra, routes)
 
 
+def stop_gateway_and_helpers(gateway, *helpers):
+    """Stops a gateway, then the helper processes beside it (upstream, JWKS server) even if the
+    gateway's log scan fails; fails on a non-zero exit (a sanitizer report at shutdown shows only
+    there), printing the log's tail."""
+    try:
+        code = gateway.stop()
+    finally:
+        for helper in helpers:
+            helper.stop()
+    if code != 0:
+        print(gateway.logs()[-4000:])
+    assert code == 0, "claimgate exited with %s" % code
+
+
 class Response:
     def __init__(self, status, reason, headers, body):
         self.status, self.reason, self.headers, self.body = status, reason, headers, body

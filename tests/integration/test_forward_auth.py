@@ -8,7 +8,8 @@ import tempfile
 import time
 import unittest
 
-from harness import Gateway, RawClient, Upstream, auth_config, free_port, main, request, stop_process, wait_for_port
+from harness import (Gateway, RawClient, Upstream, auth_config, free_port, main, request, stop_gateway_and_helpers,
+                     stop_process, wait_for_port)
 from tokens import SigningKey, jwks_json, mint
 
 ISSUER = "https://idp.forward-auth.test"
@@ -112,9 +113,7 @@ class ForwardAuthTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         stop_process(cls.nginx)
-        code = cls.gateway.stop()
-        cls.upstream.stop()
-        assert code == 0, "claimgate exited with %s" % code
+        stop_gateway_and_helpers(cls.gateway, cls.upstream)
 
     def decide(self, headers, source_port=None):
         return request(self.port, "GET", "/auth", headers=headers)
@@ -197,9 +196,7 @@ class UntrustedSourceTest(unittest.TestCase):
             self.assertEqual(r.status, 403)
             self.assertIn("trusted", r.json()["error_description"])
         finally:
-            code = gw.stop()
-            upstream.stop()
-        self.assertEqual(code, 0, "claimgate exited with %s" % code)
+            stop_gateway_and_helpers(gw, upstream)
 
 
 if __name__ == "__main__":

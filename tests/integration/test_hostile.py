@@ -19,7 +19,8 @@ import unittest
 from cryptography.hazmat.primitives import serialization
 
 from harness import (BINARY, Gateway, RawClient, Upstream, assert_no_secret_in, auth_config, basic_config, free_port,
-                     leaked_secrets, main, request, start_gateway, wait_for_port, wait_ready)
+                     leaked_secrets, main, request, start_gateway, stop_gateway_and_helpers, wait_for_port,
+                     wait_ready)
 from jwks_server import JwksServer
 from tokens import SigningKey, b64u, jwks_json, mint, usso_claims
 
@@ -56,17 +57,6 @@ def raise_nofile(want):
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def stop_gateway_and_helpers(gateway, *helpers):
-    """Stops a class's gateway, then its upstream and JWKS server; fails on a non-zero exit (a
-    sanitizer report at shutdown shows only there), printing the log's tail."""
-    code = gateway.stop()
-    for helper in helpers:
-        helper.stop()
-    if code != 0:
-        print(gateway.logs()[-4000:])
-    assert code == 0, "claimgate exited with %s" % code
 
 
 def metric(admin_port, name, labels):

@@ -9,7 +9,8 @@ import threading
 import time
 import unittest
 
-from harness import Gateway, RawClient, Upstream, auth_config, free_port, main, request, wait_for_port
+from harness import (Gateway, RawClient, Upstream, auth_config, free_port, main, request, stop_gateway_and_helpers,
+                     wait_for_port)
 from tokens import SigningKey, jwks_json, mint
 
 ISSUER = "https://idp.observability.test"
@@ -52,9 +53,7 @@ class ObservabilityTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.gateway.stop()
-        cls.upstream.stop()
-        assert code == 0, cls.gateway.logs()
+        stop_gateway_and_helpers(cls.gateway, cls.upstream)
 
     def auth(self):
         return [("Authorization", "Bearer " + self.token)]
@@ -166,9 +165,7 @@ class ReloadTest(unittest.TestCase):
             self.assertIn("config_reload_failed", gw.logs())
             self.assertEqual(request(port, "GET", "/me", headers=[("Authorization", "Bearer " + token)]).status, 200)
         finally:
-            code = gw.stop()
-            upstream.stop()
-        self.assertEqual(code, 0, "claimgate exited with %s" % code)
+            stop_gateway_and_helpers(gw, upstream)
 
     def test_watched_file_and_restart_notice(self):
         upstream = Upstream()
@@ -201,9 +198,7 @@ routes:
             self.assertIn('"config_reload_needs_restart","key":"listen"', gw.logs())
             self.assertEqual(request(port, "GET", "/a").status, 200)  # still on the old listener
         finally:
-            code = gw.stop()
-            upstream.stop()
-        self.assertEqual(code, 0, "claimgate exited with %s" % code)
+            stop_gateway_and_helpers(gw, upstream)
 
 
 if __name__ == "__main__":
