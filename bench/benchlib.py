@@ -9,10 +9,8 @@ import subprocess
 import sys
 import time
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from harness import free_port  # noqa: E402,F401  (ports outside the kernel's ephemeral range)
 
 
 def wait_port(port, timeout=10):

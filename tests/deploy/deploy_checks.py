@@ -17,13 +17,11 @@ loopback only; the edge gateway's upstreams accept traffic only from the gateway
 """
 
 import hashlib
-import ipaddress
 import json
 import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -602,10 +600,8 @@ class EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
+from harness import free_port  # noqa: E402  (ports outside the kernel's ephemeral range)
 
 
 def http_get(url, headers=None):

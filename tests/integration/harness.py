@@ -1,6 +1,7 @@
 """Starts the real build/claimgate, a real upstream process and talks to them over loopback."""
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -60,10 +61,36 @@ def run_claimgate(argv, where=None, secret_stdout=False, **kw):
     return r
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+_claimed_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port for the gateway to bind later, chosen outside the kernel's ephemeral range:
+    a port from bind(0) could be handed again, between our check and the gateway's bind, to a
+    helper server binding port 0 or to an outgoing connection (a flake seen in CI)."""
+    low, high = (10000, _EPHEMERAL[0] - 1) if _EPHEMERAL[0] > 11000 else (_EPHEMERAL[1] + 1, 65535)
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _claimed_ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _claimed_ports.add(port)
+        return port
+    raise RuntimeError("no free loopback port in %d-%d" % (low, high))
 
 
 def wait_for_port(port, timeout=10.0, proc=None):
