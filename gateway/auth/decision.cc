@@ -21,23 +21,19 @@ bool is_cors_preflight(const policy::RouteSpec& route, const RequestFacts& r) {
   return origin && request_method;
 }
 
-AuthDecision forward(IdentityPtr identity, std::string_view outcome, std::vector<FoundToken> tokens = {}) {
-  AuthDecision d;
+void forward(AuthDecision& d, IdentityPtr identity, std::string_view outcome) {
   d.action = AuthDecision::Action::Forward;
   d.identity = std::move(identity);
   d.outcome = outcome;
   d.reason = outcome;
-  d.tokens = std::move(tokens);
-  return d;
 }
 
-AuthDecision answer(http::LocalReply reply, std::string_view outcome, std::string_view reason) {
-  AuthDecision d;
+void answer(AuthDecision& d, http::LocalReply reply, std::string_view outcome, std::string_view reason) {
   d.action = AuthDecision::Action::Reply;
   d.reply = std::move(reply);
   d.outcome = outcome;
   d.reason = reason;
-  return d;
+  d.tokens.clear();
 }
 
 http::LocalReply reply_keys_unavailable() {
@@ -76,66 +72,83 @@ http::LocalReply reply_insufficient_scope(std::string_view reason, const std::ve
   return {403, "insufficient_scope", std::string(reason), false, {{"WWW-Authenticate", std::move(header)}}};
 }
 
-AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
-                    std::int64_t now, bool may_wait) {
+void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request, std::int64_t now,
+            bool may_wait, AuthDecision& d) {
+  d.identity.reset();
+  d.provider = 0;
+  d.tokens.clear();
   const bool anonymous = route.auth == policy::AuthMode::Anonymous;
-  if (is_cors_preflight(route, request)) return forward(nullptr, "cors_preflight");
+  if (is_cors_preflight(route, request)) return forward(d, nullptr, "cors_preflight");
 
   const Authenticator& authenticator = verifier.authenticator();
-  auto found = find_tokens(authenticator.settings().token_sources, request.headers, request.query);
+  auto found = find_tokens(authenticator.settings().token_sources, request.headers, request.query, d.tokens);
   if (!found) {
-    if (anonymous) return forward(nullptr, "anonymous");
+    d.tokens.clear();
+    if (anonymous) return forward(d, nullptr, "anonymous");
     if (found.error() == ExtractionError::MalformedCredentials)
-      return answer(reply_invalid_token(to_string(found.error())), "invalid_token", to_string(found.error()));
-    return answer(reply_invalid_request(to_string(found.error()), describe(found.error())), "invalid_request",
+      return answer(d, reply_invalid_token(to_string(found.error())), "invalid_token", to_string(found.error()));
+    return answer(d, reply_invalid_request(to_string(found.error()), describe(found.error())), "invalid_request",
                   to_string(found.error()));
   }
-  if (found->empty()) {
-    if (route.auth == policy::AuthMode::Required) return answer(reply_missing_token(), "missing_token", "missing_token");
-    return forward(nullptr, "anonymous");
+  const std::vector<FoundToken>& tokens = d.tokens;
+  if (tokens.empty()) {
+    if (route.auth == policy::AuthMode::Required) return answer(d, reply_missing_token(), "missing_token", "missing_token");
+    return forward(d, nullptr, "anonymous");
   }
 
   // The first token is the identity; any other, different token must verify too.
   IdentityPtr identity;
-  for (std::size_t i = 0; i < found->size(); ++i) {
-    const std::string_view token = (*found)[i].token;
-    if (i > 0 && std::any_of(found->begin(), found->begin() + static_cast<std::ptrdiff_t>(i),
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::string_view token = tokens[i].token;
+    if (i > 0 && std::any_of(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(i),
                              [&](const FoundToken& t) { return t.token == token; }))
       continue;
     VerifyOutcome v = verifier.verify(token, now);
     if (v.status == VerifyStatus::UnknownKid && may_wait && !anonymous) {
-      AuthDecision d;
       d.action = AuthDecision::Action::WaitForKeys;
       d.provider = v.provider;
       d.outcome = "waiting_for_keys";
       d.reason = v.reason;
-      return d;
+      return;
     }
     if (v.status != VerifyStatus::Verified) {
-      if (anonymous) return forward(nullptr, "anonymous");
-      if (v.status == VerifyStatus::NoKeys) return answer(reply_keys_unavailable(), "keys_unavailable", v.reason);
-      return answer(reply_invalid_token(v.reason), "invalid_token", v.reason);
+      if (anonymous) {
+        d.tokens.clear();
+        return forward(d, nullptr, "anonymous");
+      }
+      if (v.status == VerifyStatus::NoKeys) return answer(d, reply_keys_unavailable(), "keys_unavailable", v.reason);
+      return answer(d, reply_invalid_token(v.reason), "invalid_token", v.reason);
     }
     if (!route.providers.empty()) {
       const std::string& name = authenticator.provider(v.provider).spec().name;
       if (std::find(route.providers.begin(), route.providers.end(), name) == route.providers.end()) {
-        if (anonymous) return forward(nullptr, "anonymous");
-        return answer(reply_invalid_token("provider_not_allowed"), "invalid_token", "provider_not_allowed");
+        if (anonymous) {
+          d.tokens.clear();
+          return forward(d, nullptr, "anonymous");
+        }
+        return answer(d, reply_invalid_token("provider_not_allowed"), "invalid_token", "provider_not_allowed");
       }
     }
     if (i == 0) identity = std::move(v.identity);
   }
 
-  if (anonymous) return forward(std::move(identity), "anonymous", std::move(*found));
+  if (anonymous) return forward(d, std::move(identity), "anonymous");
   static const std::vector<std::string> kNoCaptures;
   const policy::Subject subject{identity->token.claims, identity->roles, identity->scopes};
   const policy::Evaluation evaluation =
       policy::evaluate(route.require, subject, request.captures ? *request.captures : kNoCaptures, policy::TraceMode::Off);
   if (evaluation.decision != policy::Decision::Allow) {
     const std::string_view reason = policy::to_string(evaluation.decision);
-    return answer(reply_insufficient_scope(reason, evaluation.required_scopes), "forbidden", reason);
+    return answer(d, reply_insufficient_scope(reason, evaluation.required_scopes), "forbidden", reason);
   }
-  return forward(std::move(identity), "allow", std::move(*found));
+  return forward(d, std::move(identity), "allow");
+}
+
+AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
+                    std::int64_t now, bool may_wait) {
+  AuthDecision d;
+  decide(verifier, route, request, now, may_wait, d);
+  return d;
 }
 
 }  // namespace claimgate::auth

@@ -35,6 +35,9 @@ struct AuthDecision {
 // `may_wait` is false on the retry after a key refetch, so a request waits at most once.
 AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
                     std::int64_t now_unix_s, bool may_wait);
+// The same into `out`, whose token list keeps its capacity from request to request.
+void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
+            std::int64_t now_unix_s, bool may_wait, AuthDecision& out);
 
 // RFC 6750 answers, built in one place.
 http::LocalReply reply_missing_token();

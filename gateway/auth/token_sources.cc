@@ -129,9 +129,9 @@ std::string_view describe(ExtractionError error) {
   return "Malformed credentials.";
 }
 
-Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
-                                                            std::string_view query) {
-  std::vector<FoundToken> found;
+Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
+                                          std::string_view query, std::vector<FoundToken>& found) {
+  found.clear();
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const TokenSource& s = sources[i];
     auto token = s.kind == TokenSource::Kind::Header ? from_header(s, headers)
@@ -140,6 +140,13 @@ Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const Tok
     if (!token) return fail(token.error());
     if (*token) found.push_back({**token, i});
   }
+  return {};
+}
+
+Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
+                                                            std::string_view query) {
+  std::vector<FoundToken> found;
+  if (auto ok = find_tokens(sources, headers, query, found); !ok) return fail(ok.error());
   return found;
 }
 

@@ -30,6 +30,9 @@ struct FoundToken {
 // does not match (Authorization: Basic ...) is not present.
 Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
                                                             std::string_view query);
+// The same into `found` (cleared first), which keeps its capacity from request to request.
+Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
+                                          std::string_view query, std::vector<FoundToken>& found);
 
 // The Cookie header values with one cookie removed (for strip_token); empty when nothing is left.
 std::string remove_cookie(std::string_view cookie_header, std::string_view name);

@@ -19,13 +19,15 @@ namespace {
 
 void read_client(Reader& r, const YAML::Node& node, proxy::Settings& s) {
   if (!r.check_map(node, "client", {"request_header_timeout_ms", "idle_timeout_ms", "max_request_header_bytes",
-                                    "max_request_body_bytes", "max_connections"}))
+                                    "max_request_headers", "max_request_body_bytes", "max_connections"}))
     return;
   if (auto n = node["request_header_timeout_ms"])
     r.read_int(n, "client.request_header_timeout_ms", s.request_header_timeout_ms, 1, kMaxMillis);
   if (auto n = node["idle_timeout_ms"]) r.read_int(n, "client.idle_timeout_ms", s.idle_timeout_ms, 1, kMaxMillis);
   if (auto n = node["max_request_header_bytes"])
     r.read_int(n, "client.max_request_header_bytes", s.max_request_header_bytes, 1024, 16 * 1024 * 1024);
+  if (auto n = node["max_request_headers"])
+    r.read_int(n, "client.max_request_headers", s.max_request_headers, 1, 100'000);
   if (auto n = node["max_request_body_bytes"])
     r.read_int(n, "client.max_request_body_bytes", s.max_request_body_bytes, 0, std::numeric_limits<std::int64_t>::max());
   if (auto n = node["max_connections"]) r.read_int(n, "client.max_connections", s.max_connections, 1, 10'000'000);

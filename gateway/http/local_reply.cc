@@ -29,6 +29,7 @@ LocalReply reply_for(RequestDefect defect) {
   std::string error = status == 501   ? "not_implemented"
                       : status == 505 ? "http_version_not_supported"
                       : status == 417 ? "expectation_failed"
+                      : status == 431 ? "request_header_fields_too_large"
                                       : "bad_request";
   return LocalReply{status, std::move(error), std::string(describe(defect)), true, {}};
 }

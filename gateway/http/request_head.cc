@@ -17,11 +17,6 @@ bool is_field_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c 
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -60,22 +55,14 @@ bool is_valid_host(std::string_view host) {
 
 bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
-// Splits `head` into lines, insisting on CRLF endings; fails on a bare CR or LF.
-Result<std::vector<std::string_view>, RequestDefect> split_lines(std::string_view head) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < head.size(); ++i) {
-    if (head[i] == '\r') {
-      if (i + 1 >= head.size() || head[i + 1] != '\n') return fail(RequestDefect::BareLineEnding);
-      lines.push_back(head.substr(start, i - start));
-      ++i;
-      start = i + 1;
-    } else if (head[i] == '\n') {
-      return fail(RequestDefect::BareLineEnding);
-    }
-  }
-  if (start != head.size()) return fail(RequestDefect::BareLineEnding);
-  return lines;
+// The next CRLF-terminated line of `head` from `pos`; fails on a bare CR or LF.
+Result<std::string_view, RequestDefect> next_line(std::string_view head, std::size_t& pos) {
+  const std::size_t start = pos;
+  const auto cr = head.find_first_of("\r\n", start);
+  if (cr == std::string_view::npos || head[cr] == '\n' || cr + 1 >= head.size() || head[cr + 1] != '\n')
+    return fail(RequestDefect::BareLineEnding);
+  pos = cr + 2;
+  return head.substr(start, cr - start);
 }
 
 Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHead& out) {
@@ -116,8 +103,8 @@ Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHea
     // absolute-form: http(s)://authority[/path][?query]
     const auto scheme_end = target.find("://");
     if (scheme_end == std::string_view::npos) return fail(RequestDefect::BadTarget);
-    const std::string scheme = to_lower(target.substr(0, scheme_end));
-    if (scheme != "http" && scheme != "https") return fail(RequestDefect::BadTarget);
+    const std::string_view scheme = target.substr(0, scheme_end);
+    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return fail(RequestDefect::BadTarget);
     target.remove_prefix(scheme_end + 3);
     const auto path_start = target.find_first_of("/?");
     const std::string_view authority = target.substr(0, path_start);
@@ -128,7 +115,7 @@ Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHea
     if (path_start == std::string_view::npos) {
       out.target = "/";
     } else if (target[path_start] == '?') {
-      out.target = "/" + std::string(target.substr(path_start));
+      out.target.assign("/").append(target.substr(path_start));
     } else {
       out.target.assign(target.substr(path_start));
     }
@@ -162,6 +149,7 @@ std::string_view to_string(RequestDefect defect) {
     case RequestDefect::TransferEncodingInHttp10: return "transfer_encoding_in_http10";
     case RequestDefect::ConnectNotSupported: return "connect_not_supported";
     case RequestDefect::UnsupportedExpectation: return "unsupported_expectation";
+    case RequestDefect::TooManyHeaders: return "too_many_headers";
   }
   return "bad_request";
 }
@@ -190,6 +178,7 @@ std::string_view describe(RequestDefect defect) {
     case RequestDefect::TransferEncodingInHttp10: return "Transfer-Encoding is not allowed in an HTTP/1.0 request.";
     case RequestDefect::ConnectNotSupported: return "CONNECT is not supported.";
     case RequestDefect::UnsupportedExpectation: return "Only 'Expect: 100-continue' is supported.";
+    case RequestDefect::TooManyHeaders: return "The request carries more header fields than client.max_request_headers.";
   }
   return "Bad request.";
 }
@@ -200,6 +189,7 @@ unsigned status_for(RequestDefect defect) {
     case RequestDefect::UnsupportedTransferCoding:
     case RequestDefect::ConnectNotSupported: return 501;
     case RequestDefect::UnsupportedExpectation: return 417;
+    case RequestDefect::TooManyHeaders: return 431;
     default: return 400;
   }
 }
@@ -214,13 +204,7 @@ bool is_token(std::string_view text) {
 
 std::vector<std::string_view> split_list(std::string_view value) {
   std::vector<std::string_view> out;
-  while (true) {
-    const auto comma = value.find(',');
-    const std::string_view item = trim_ows(value.substr(0, comma));
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
+  for_each_list_member(value, [&](std::string_view item) { out.push_back(item); });
   return out;
 }
 
@@ -232,20 +216,53 @@ std::optional<std::size_t> find_head_end(std::string_view bytes) {
   return std::nullopt;
 }
 
-Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head) {
-  auto lines = split_lines(head);
-  if (!lines) return fail(lines.error());
-  if (lines->size() < 2 || !lines->back().empty()) return fail(RequestDefect::BadRequestLine);
+const std::string_view* RequestHead::find(std::string_view name) const {
+  for (const Field& f : fields) {
+    if (iequals(f.first, name)) return &f.second;
+  }
+  return nullptr;
+}
 
-  RequestHead out;
-  if (auto ok = parse_request_line(lines->front(), out); !ok) return fail(ok.error());
+Result<void, RequestDefect> inspect_request_head(std::string_view head, RequestHead& out, std::size_t max_fields) {
+  out.method.clear();
+  out.target.clear();
+  out.host.clear();
+  out.absolute_form = false;
+  out.version = 11;
+  out.content_length.reset();
+  out.chunked = false;
+  out.expect_continue = false;
+  out.connection_options.clear();
+  out.fields.clear();
+  // One scan first: line endings must be CRLF, and counting them keeps a head of thousands of
+  // empty fields from costing more than this scan.
+  std::size_t lines = 0;
+  for (std::size_t i = head.find_first_of("\r\n"); i != std::string_view::npos; i = head.find_first_of("\r\n", i + 1)) {
+    if (head[i] == '\n' || i + 1 >= head.size() || head[i + 1] != '\n') return fail(RequestDefect::BareLineEnding);
+    ++i;
+    ++lines;
+  }
+  if (head.empty() || head.back() != '\n') return fail(RequestDefect::BareLineEnding);
+  if (lines > 2 && lines - 2 > max_fields) return fail(RequestDefect::TooManyHeaders);
+
+  std::size_t pos = 0;
+  auto request_line = next_line(head, pos);
+  if (!request_line) return fail(request_line.error());
+  if (pos >= head.size()) return fail(RequestDefect::BadRequestLine);
+  if (auto ok = parse_request_line(*request_line, out); !ok) return fail(ok.error());
 
   int host_count = 0;
   int content_length_count = 0;
-  std::vector<std::string> codings;
+  int codings = 0;
+  int chunked_codings = 0;
+  bool chunked_last = false;
   bool saw_transfer_encoding = false;
-  for (std::size_t i = 1; i + 1 < lines->size(); ++i) {
-    const std::string_view line = (*lines)[i];
+  while (true) {
+    if (pos >= head.size()) return fail(RequestDefect::BadRequestLine);
+    auto next = next_line(head, pos);
+    if (!next) return fail(next.error());
+    const std::string_view line = *next;
+    if (line.empty()) break;
     if (line.front() == ' ' || line.front() == '\t') return fail(RequestDefect::ObsFold);
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return fail(RequestDefect::BadFieldName);
@@ -256,6 +273,8 @@ Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head) {
     if (!std::all_of(raw_value.begin(), raw_value.end(), [](char c) { return is_field_value_char(static_cast<unsigned char>(c)); }))
       return fail(RequestDefect::BadFieldValue);
     const std::string_view value = trim_ows(raw_value);
+    if (out.fields.size() >= max_fields) return fail(RequestDefect::TooManyHeaders);
+    out.fields.emplace_back(name, value);
 
     if (iequals(name, "host")) {
       if (++host_count > 1) return fail(RequestDefect::DuplicateHost);
@@ -270,27 +289,36 @@ Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head) {
       out.content_length = n;
     } else if (iequals(name, "transfer-encoding")) {
       saw_transfer_encoding = true;
-      for (std::string_view coding : split_list(value)) codings.push_back(to_lower(coding));
+      for_each_list_member(value, [&](std::string_view coding) {
+        ++codings;
+        chunked_last = iequals(coding, "chunked");
+        if (chunked_last) ++chunked_codings;
+      });
     } else if (iequals(name, "expect")) {
       if (out.version == 11) {
         if (!iequals(value, "100-continue")) return fail(RequestDefect::UnsupportedExpectation);
         out.expect_continue = true;
       }
     } else if (iequals(name, "connection")) {
-      for (std::string_view option : split_list(value)) out.connection_options.push_back(to_lower(option));
+      for_each_list_member(value, [&](std::string_view option) { out.connection_options.push_back(option); });
     }
   }
+  if (pos != head.size()) return fail(RequestDefect::BadRequestLine);
 
   if (out.version == 11 && host_count == 0) return fail(RequestDefect::MissingHost);
   if (saw_transfer_encoding) {
     if (out.version == 10) return fail(RequestDefect::TransferEncodingInHttp10);
     if (content_length_count > 0) return fail(RequestDefect::ContentLengthWithTransferEncoding);
-    if (codings.empty() || codings.back() != "chunked" ||
-        std::count(codings.begin(), codings.end(), "chunked") != 1)
-      return fail(RequestDefect::ChunkedNotLast);
-    if (codings.size() != 1) return fail(RequestDefect::UnsupportedTransferCoding);
+    if (codings == 0 || !chunked_last || chunked_codings != 1) return fail(RequestDefect::ChunkedNotLast);
+    if (codings != 1) return fail(RequestDefect::UnsupportedTransferCoding);
     out.chunked = true;
   }
+  return {};
+}
+
+Result<RequestHead, RequestDefect> inspect_request_head(std::string_view head) {
+  RequestHead out;
+  if (auto ok = inspect_request_head(head, out); !ok) return fail(ok.error());
   return out;
 }
 

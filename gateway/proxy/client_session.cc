@@ -2,20 +2,23 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <random>
 
-#include "auth/decision.h"
 #include "core/log.h"
+#include "plan/request_plan.h"
 #include "proxy/forwarding.h"
 #include "proxy/worker.h"
 
 namespace claimgate::proxy {
 
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -23,47 +26,83 @@ using std::chrono::milliseconds;
 
 namespace {
 constexpr std::size_t kMaxResponseHeaderBytes = 64 * 1024;
-constexpr std::size_t kHeadReadBytes = 16 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
-
-// The client's X-Request-Id when it is a sane token, else 128 random bits in hex.
-std::string request_id_for(const bhttp::fields& fields) {
-  if (auto it = fields.find("X-Request-Id"); it != fields.end()) {
-    const std::string_view v = it->value();
-    if (!v.empty() && v.size() <= 128 && http::is_token(v)) return std::string(v);
-  }
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  char out[33];
-  std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return std::string(out, 32);
-}
+bool is_timeout(const boost::system::error_code& ec) { return ec == net::error::timed_out; }
 
 bool is_connection_loss(const boost::system::error_code& ec) {
   return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
          ec == bhttp::error::end_of_stream || ec == net::error::connection_aborted;
 }
+
+bool is_parse_error(const boost::system::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() && ec != bhttp::error::need_more &&
+         ec != bhttp::error::end_of_stream;
+}
+
+// The client's X-Request-Id when it is a sane token, else 128 random bits in hex.
+std::size_t request_id_for(const http::RequestHead& head, std::array<char, 32>& out) {
+  if (const std::string_view* v = head.find("X-Request-Id"); v && !v->empty() && v->size() <= out.size() && http::is_token(*v)) {
+    std::copy(v->begin(), v->end(), out.begin());
+    return v->size();
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = rng();
+    for (int i = 15; i >= 0; --i, bits >>= 4) out[half * 16 + i] = kHex[bits & 15];
+  }
+  return 32;
+}
+
+bool wants_keep_alive(const http::RequestHead& head) {
+  bool close = false;
+  bool keep = false;
+  for (std::string_view o : head.connection_options) {
+    close = close || http::iequals(o, "close");
+    keep = keep || http::iequals(o, "keep-alive");
+  }
+  return head.version >= 11 ? !close : keep && !close;
+}
+
+// Body pieces of one round, framed for the receiving side, appended to `gather`.
+void frame_pieces(const std::vector<std::string_view>& pieces, bool chunked, bool last, std::array<char, 24>& header,
+                  std::vector<net::const_buffer>& gather, std::uint64_t& bytes) {
+  std::size_t total = 0;
+  for (std::string_view p : pieces) total += p.size();
+  bytes += total;
+  if (chunked && total > 0) {
+    auto end = std::to_chars(header.data(), header.data() + header.size() - 2, total, 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    gather.emplace_back(header.data(), static_cast<std::size_t>(end - header.data()));
+  }
+  for (std::string_view p : pieces) gather.emplace_back(p.data(), p.size());
+  if (chunked && total > 0) gather.emplace_back(kCrlf.data(), kCrlf.size());
+  if (chunked && last) gather.emplace_back(kLastChunk.data(), kLastChunk.size());
+}
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), config_(worker.config()), stream_(std::move(socket)), key_wait_timer_(worker.ioc()) {
+    : worker_(worker), config_(worker.config()), socket_(std::move(socket)), timer_(worker.ioc()) {
   worker_.add_session(this);
   worker_.shared().live_connections.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
-  const auto remote = stream_.socket().remote_endpoint(ec);
+  const auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
     const net::ip::address address = remote.address();
     client_ip_ = address.to_string();
     const auto v6 = address.is_v4() ? net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()) : address.to_v6();
     client_address_ = v6.to_bytes();
   }
-  stream_.socket().set_option(tcp::no_delay(true), ec);
+  socket_.set_option(tcp::no_delay(true), ec);
 }
 
 ClientSession::~ClientSession() {
+  if (x_) worker_.exchanges().give_back(std::move(x_));
   worker_.remove_session(this);
   worker_.shared().live_connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -71,163 +110,151 @@ ClientSession::~ClientSession() {
 void ClientSession::run() { do_read_head(); }
 
 void ClientSession::on_drain() {
-  if (waiting_for_request_) stream_.cancel();
+  if (waiting_for_request_) socket_.cancel();
+}
+
+// ---- deadlines ----------------------------------------------------------------------------
+
+void ClientSession::set_deadline(milliseconds from_now) { set_deadline_at(clock::now() + from_now); }
+
+void ClientSession::set_deadline_at(clock::time_point deadline) {
+  deadline_ = deadline;
+  if (closed_ || (timer_waiting_ && timer_expiry_ <= deadline)) return;  // the timer fires first and looks again
+  timer_expiry_ = deadline;
+  timer_waiting_ = true;
+  timer_.expires_at(deadline);
+  timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](error_code ec) {
+    self->on_timer(ec, generation);
+  });
+}
+
+void ClientSession::on_timer(error_code ec, std::uint64_t generation) {
+  if (generation != timer_generation_) return;  // superseded by an earlier deadline
+  timer_waiting_ = false;
+  if (ec || closed_) return;
+  if (clock::now() < deadline_) return set_deadline_at(deadline_);
+  // Whatever waits now (a read, a write, a connect) ends with operation_aborted, read as a timeout.
+  timed_out_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+  if (upstream_) upstream_->socket.cancel(ignored);
+  if (resolver_) resolver_->cancel();
+}
+
+boost::system::error_code ClientSession::timeout_or(error_code ec) {
+  if (ec == net::error::operation_aborted && timed_out_) {
+    timed_out_ = false;
+    return net::error::timed_out;
+  }
+  return ec;
 }
 
 // ---- request head -------------------------------------------------------------------------
 
 void ClientSession::do_read_head() {
   const Settings& s = config_->settings;
-  // RFC 9112 section 2.2: ignore empty lines before a request line.
-  while (buffer_.size() > 0) {
-    const char first = *static_cast<const char*>(buffer_.data().data());
-    if (first != '\r' && first != '\n') break;
-    buffer_.consume(1);
-  }
-  if (buffer_.size() > 0) {
-    const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    if (const auto end = http::find_head_end(bytes)) {
-      if (*end <= s.max_request_header_bytes) return on_head(*end);
-      begin_request();
-      return send_local_reply(http::reply_header_too_large());
+  if (x_) {
+    InputBuffer& in = x_->client_in;
+    // RFC 9112 section 2.2: ignore empty lines before a request line.
+    while (in.size() > 0 && (in.data[in.begin] == '\r' || in.data[in.begin] == '\n')) in.consume(1);
+    if (in.size() > 0) {
+      if (const auto end = http::find_head_end(in.bytes())) {
+        if (*end <= s.max_request_header_bytes) return on_head(*end);
+        begin_request();
+        return send_local_reply(http::reply_header_too_large());
+      }
+      if (in.size() >= s.max_request_header_bytes) {
+        begin_request();
+        return send_local_reply(http::reply_header_too_large());
+      }
+      // Part of a head is here: read the rest within the head's deadline.
+      set_deadline_at(head_deadline_);
+      in.compact();
+      const std::size_t room = std::min(in.capacity - in.end, s.max_request_header_bytes + 4 - in.size());
+      return socket_.async_read_some(net::buffer(in.data.get() + in.end, room),
+                                     [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); });
     }
-    if (buffer_.size() >= s.max_request_header_bytes) {
-      begin_request();
-      return send_local_reply(http::reply_header_too_large());
-    }
+    release_exchange();  // idle: hold no buffer
   }
-  if (buffer_.size() == 0) {
-    if (worker_.shared().draining.load(std::memory_order_relaxed) && !keep_alive_) return close_gracefully();
-    waiting_for_request_ = true;
-    stream_.expires_after(milliseconds(s.idle_timeout_ms));
-  } else {
-    stream_.expires_at(head_deadline_);
-  }
-  const std::size_t room = std::min(kHeadReadBytes, s.max_request_header_bytes + 4 - buffer_.size());
-  stream_.async_read_some(buffer_.prepare(room), beast::bind_front_handler(&ClientSession::on_read_head, shared_from_this()));
+  if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
+  waiting_for_request_ = true;
+  set_deadline(milliseconds(s.idle_timeout_ms));
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+}
+
+void ClientSession::on_readable(error_code ec) {
+  waiting_for_request_ = false;
+  if (ec) return abort();  // idle timeout or drain: close quietly
+  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  set_deadline_at(head_deadline_);
+  x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
+  InputBuffer& in = x_->client_in;
+  const std::size_t room = std::min(in.capacity, config_->settings.max_request_header_bytes + 4);
+  socket_.async_read_some(net::buffer(in.data.get(), room),
+                          [self = shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); });
 }
 
 void ClientSession::on_read_head(error_code ec, std::size_t bytes) {
-  if (ec) return abort();  // idle/header timeout, client gone, or drain: close quietly
-  if (waiting_for_request_) {
-    waiting_for_request_ = false;
-    head_deadline_ = std::chrono::steady_clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
-  }
-  buffer_.commit(bytes);
+  if (ec) return abort();  // header timeout or client gone: close quietly
+  x_->client_in.end += bytes;
   do_read_head();
 }
 
 void ClientSession::on_head(std::size_t head_bytes) {
   begin_request();
   const Settings& s = config_->settings;
-  const std::string_view head_text(static_cast<const char*>(buffer_.data().data()), head_bytes);
-  auto head = http::inspect_request_head(head_text);
-  if (!head) {
-    log::debug("request_rejected", {{"reason", http::to_string(head.error())}, {"client", client_ip_}});
-    return send_local_reply(http::reply_for(head.error()));
+  Exchange& x = *x_;
+  const std::string_view head_text = x.client_in.bytes().substr(0, head_bytes);
+  if (auto ok = http::inspect_request_head(head_text, x.head, s.max_request_headers); !ok) {
+    log::debug("request_rejected", {{"reason", http::to_string(ok.error())}, {"client", client_ip_}});
+    x.client_in.consume(head_bytes);
+    return send_local_reply(http::reply_for(ok.error()));
   }
-  head_ = std::move(*head);
-
-  if (s.max_request_body_bytes != 0 && head_.content_length && *head_.content_length > s.max_request_body_bytes)
-    return send_local_reply(http::reply_body_too_large());
-
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(s.max_request_header_bytes + 4));
-  if (s.max_request_body_bytes == 0) {
-    parser_->body_limit(boost::none);
-  } else {
-    parser_->body_limit(s.max_request_body_bytes);
-  }
-  error_code ec;
-  const std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_bytes), ec);
-  if (ec || used != head_bytes || !parser_->is_header_done()) {
-    return send_local_reply(http::reply_malformed_request(ec ? ec.message() : "incomplete header"));
-  }
-  buffer_.consume(head_bytes);
-  request_id_ = request_id_for(parser_->get());
-
-  const bool draining = worker_.shared().draining.load(std::memory_order_relaxed);
-  keep_alive_ = parser_->get().keep_alive() && !draining;
-
-  auth_method_ = head_.method;
-  auth_host_ = head_.host;
-  auth_target_ = head_.target;
-  forward_auth_ = !config_->settings.forward_auth.path.empty() && head_.path() == config_->settings.forward_auth.path;
-  if (forward_auth_) {
-    if (!http::is_trusted(config_->settings.forward_auth.trusted_sources, client_address_))
-      return send_local_reply(http::reply_forbidden("Forward-auth requests are accepted only from trusted sources."));
-    if (auto missing = take_forwarded_request(); !missing.empty()) return send_local_reply(http::reply_forbidden(missing));
-  }
-
-  const std::string_view target = auth_target_;
-  auto path = policy::normalize_path(target.substr(0, target.find('?')), config_->path_options);
-  if (!path) {
-    // The request itself was well framed: answer and keep the connection. Forward-auth callers
-    // (nginx) only understand 2xx/401/403, so a rejected path is 403 there.
-    const std::string description(policy::describe(path.error()));
-    return send_local_reply(forward_auth_ ? http::reply_forbidden(description)
-                                          : http::reply_rejected_path(description));
-  }
-  normalized_path_ = std::move(*path);
-  auto match = config_->routes.match(auth_method_, auth_host_, normalized_path_);
-  if (!match) return send_local_reply(forward_auth_ ? http::reply_forbidden("No route matches this request.") : http::reply_no_route());
-  route_ = std::move(*match);
-  upstream_spec_ = config_->settings.find_upstream(route_.route->upstream);
-  authenticate(true);
-}
-
-// The original request of a forward-auth call: Traefik (and Envoy ext_authz) send
-// X-Forwarded-Method/-Host/-Uri, nginx auth_request X-Original-Method/-URI. Returns what is
-// missing, or "" when the original request is known.
-std::string ClientSession::take_forwarded_request() {
-  const auto& fields = parser_->get();
-  auto value = [&](std::string_view a, std::string_view b) -> std::optional<std::string> {
-    for (std::string_view name : {a, b}) {
-      if (auto it = fields.find(name); it != fields.end()) return std::string(it->value());
+  x.request_id_size = request_id_for(x.head, x.request_id);
+  keep_alive_ = wants_keep_alive(x.head) && !worker_.shared().draining.load(std::memory_order_relaxed);
+  if (x.head.chunked) {
+    // Beast's parser checks the chunked framing; it reads the head once to know where the body starts.
+    x.request_body.emplace();
+    x.request_body->header_limit(static_cast<std::uint32_t>(head_bytes + 1));
+    if (s.max_request_body_bytes == 0) {
+      x.request_body->body_limit(boost::none);
+    } else {
+      x.request_body->body_limit(s.max_request_body_bytes);
     }
-    return std::nullopt;
-  };
-  auto uri = value("X-Forwarded-Uri", "X-Original-URI");
-  if (!uri || !uri->starts_with('/')) return "Forward-auth needs X-Forwarded-Uri or X-Original-URI with an origin-form path.";
-  auth_target_ = std::move(*uri);
-  if (auto method = value("X-Forwarded-Method", "X-Original-Method")) {
-    if (!http::is_token(*method)) return "X-Forwarded-Method is not an HTTP method.";
-    auth_method_ = std::move(*method);
+    x.request_body->pieces = &x.pieces;
+    error_code ec;
+    const std::size_t used = x.request_body->put(net::buffer(head_text.data(), head_text.size()), ec);
+    if (ec || used != head_bytes || !x.request_body->is_header_done()) {
+      x.client_in.consume(head_bytes);
+      return send_local_reply(http::reply_malformed_request(ec ? ec.message() : "incomplete header"));
+    }
+    x.request_body->eager(true);
+    x.request_body_done = false;
+  } else if (x.head.content_length && *x.head.content_length > 0) {
+    x.request_body_left = *x.head.content_length;
+    x.request_body_done = false;
   }
-  if (auto host = value("X-Forwarded-Host", "X-Original-Host")) auth_host_ = std::move(*host);
-  return {};
+  // The head's views stay valid until the next read into client_in, which comes only after the
+  // upstream head was built from them.
+  x.client_in.consume(head_bytes);
+  run_plan(true);
 }
 
-void ClientSession::authenticate(bool may_wait) {
-  request_fields_.clear();
-  for (const auto& f : parser_->get()) request_fields_.emplace_back(f.name_string(), f.value());
-  const std::string_view target = auth_target_;
-  const auto question = target.find('?');
-  const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-  const auth::RequestFacts facts{auth_method_, request_fields_, query, &route_.captures};
-  auth::TokenVerifier& verifier = worker_.verifier(*config_);
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count();
-  auth::AuthDecision decision = auth::decide(verifier, *route_.route, facts, now, may_wait);
-  auth_outcome_ = decision.outcome;
-  auth_reason_ = decision.reason;
-  identity_ = decision.identity;
-  switch (decision.action) {
-    case auth::AuthDecision::Action::Reply:
-      // 400 means nothing to an auth_request caller; the challenge is the same.
-      if (forward_auth_ && decision.reply.status == 400) decision.reply.status = 401;
-      return send_local_reply(decision.reply);
-    case auth::AuthDecision::Action::WaitForKeys:
-      return wait_for_keys(decision.provider);
-    case auth::AuthDecision::Action::Forward:
+void ClientSession::run_plan(bool may_wait) {
+  Exchange& x = *x_;
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  plan::plan_request({*config_, x.head, client_address_, now, may_wait}, worker_.verifier(*config_), x.plan);
+  switch (x.plan.action) {
+    case plan::RequestPlan::Action::Reply:
+      return send_local_reply(x.plan.reply);
+    case plan::RequestPlan::Action::WaitForKeys:
+      return wait_for_keys(x.plan.auth.provider);
+    case plan::RequestPlan::Action::Forward:
       break;
   }
-  if (forward_auth_) {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (decision.identity) headers = config_->authenticator->claim_headers().values_for(*decision.identity);
-    return send_local_reply(http::reply_allowed(std::move(headers)));
-  }
-  build_upstream_request(decision);
+  upstream_spec_ = x.plan.upstream;
+  prepare_upstream_request();
   attempt_ = 0;
   acquire_upstream(true);
 }
@@ -240,92 +267,79 @@ void ClientSession::wait_for_keys(std::size_t provider) {
   auto resume = [self, wait] {
     if (self->key_wait_id_ != wait) return;
     ++self->key_wait_id_;
-    self->key_wait_timer_.cancel();
-    self->authenticate(false);
+    self->key_wait_timer_->cancel();
+    self->run_plan(false);
   };
   const milliseconds max_wait(authenticator.provider(provider).spec().unknown_kid_wait_ms);
+  if (!key_wait_timer_) key_wait_timer_.emplace(worker_.ioc());
   const bool accepted = authenticator.provider(provider).request_refresh(
-      [executor = stream_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
-  if (!accepted) return authenticate(false);
-  key_wait_timer_.expires_after(max_wait);
-  key_wait_timer_.async_wait([resume](error_code ec) {
+      [executor = socket_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
+  if (!accepted) return run_plan(false);
+  set_deadline(max_wait + milliseconds(config_->settings.idle_timeout_ms));
+  key_wait_timer_->expires_after(max_wait);
+  key_wait_timer_->async_wait([resume](error_code ec) {
     if (!ec) resume();
   });
 }
 
-void ClientSession::build_upstream_request(const auth::AuthDecision& decision) {
-  upstream_request_ = {};
-  const auto& incoming = parser_->get();
+void ClientSession::prepare_upstream_request() {
+  Exchange& x = *x_;
   const auth::Authenticator& authenticator = *config_->authenticator;
-  ForwardingContext context{client_ip_, client_is_trusted_, head_, *upstream_spec_, &authenticator.claim_headers()};
-  const auth::AuthSettings& auth_settings = authenticator.settings();
-  std::string target = normalized_path_;
-  std::string_view query;
-  if (const auto q = head_.target.find('?'); q != std::string::npos) query = std::string_view(head_.target).substr(q + 1);
-  std::string stripped_query;
-  for (const auth::FoundToken& t : decision.tokens) {
-    const auth::TokenSource& source = auth_settings.token_sources[t.source_index];
-    if (source.kind == auth::TokenSource::Kind::Query) {
-      // A token in the URL never travels further.
-      stripped_query = auth::remove_query_parameter(query, source.name);
-      query = stripped_query;
-    } else if (auth_settings.strip_token) {
-      auto& names = source.kind == auth::TokenSource::Kind::Header ? context.strip_token_headers : context.strip_cookies;
-      names.push_back(source.name);
-    }
-  }
-  if (!query.empty()) {
-    target += '?';
-    target += query;
-  }
-  copy_request_fields(incoming, context, upstream_request_);
-  if (decision.identity) {
-    for (auto& [name, value] : authenticator.claim_headers().values_for(*decision.identity)) upstream_request_.set(name, value);
-  }
-  upstream_request_.set("X-Request-Id", request_id_);
-  upstream_request_.method_string(incoming.method_string());
-  upstream_request_.target(target);
-  upstream_request_.version(11);
-  if (head_.chunked) upstream_request_.chunked(true);
+  const ForwardingContext context{client_ip_,
+                                  client_is_trusted_,
+                                  x.head,
+                                  *upstream_spec_,
+                                  x.plan.upstream_target,
+                                  &authenticator.claim_headers(),
+                                  x.plan.strip_headers,
+                                  x.plan.strip_cookies,
+                                  worker_.identity_headers(*config_, x.plan.auth.identity),
+                                  x.request_id_view()};
+  x.out_head.clear();
+  write_upstream_request_head(context, x.out_head);
 }
 
 // ---- upstream connection ------------------------------------------------------------------
 
 void ClientSession::acquire_upstream(bool allow_pooled) {
   ++attempt_;
-  request_body_started_ = false;
-  response_started_ = false;
+  x_->request_body_started = false;
+  x_->response_started = false;
+  request_head_sent_ = false;
   if (allow_pooled) upstream_ = worker_.pool().take(*upstream_spec_);
-  if (upstream_) return do_write_request_header();
+  if (upstream_) return start_request_relay();
 
   upstream_ = std::make_unique<UpstreamConnection>(worker_.ioc(), worker_.open_upstream_connections());
   boost::system::error_code ec;
   const auto address = net::ip::make_address(upstream_spec_->host, ec);
+  set_deadline(milliseconds(upstream_spec_->connect_timeout_ms));
   if (!ec) {
-    upstream_->stream.expires_after(milliseconds(upstream_spec_->connect_timeout_ms));
-    upstream_->stream.async_connect(tcp::endpoint(address, upstream_spec_->port),
-                                    beast::bind_front_handler(&ClientSession::on_connected, shared_from_this()));
+    upstream_->socket.async_connect(tcp::endpoint(address, upstream_spec_->port),
+                                    [self = shared_from_this()](error_code e) { self->on_connected(e); });
     return;
   }
   resolver_.emplace(worker_.ioc());
   resolver_->async_resolve(upstream_spec_->host, std::to_string(upstream_spec_->port),
-                           beast::bind_front_handler(&ClientSession::on_resolved, shared_from_this()));
+                           [self = shared_from_this()](error_code e, tcp::resolver::results_type results) {
+                             self->on_resolved(e, std::move(results));
+                           });
 }
 
 void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type results) {
+  ec = timeout_or(ec);
   if (ec) {
     worker_.metrics().record_connect_error(upstream_spec_->name);
     log::warn("upstream_resolve_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
     upstream_.reset();
-    return send_local_reply(http::reply_for(http::UpstreamError::Unavailable));
+    return send_local_reply(http::reply_for(is_timeout(ec) ? http::UpstreamError::Timeout : http::UpstreamError::Unavailable));
   }
-  upstream_->stream.expires_after(milliseconds(upstream_spec_->connect_timeout_ms));
-  upstream_->stream.async_connect(results, [self = shared_from_this()](error_code e, const tcp::endpoint&) {
+  net::async_connect(upstream_->socket, results, [self = shared_from_this()](error_code e, const tcp::endpoint&) {
     self->on_connected(e);
   });
 }
 
 void ClientSession::on_connected(error_code ec) {
+  ec = timeout_or(ec);
   if (ec) {
     worker_.metrics().record_connect_error(upstream_spec_->name);
     log::warn("upstream_connect_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
@@ -336,185 +350,248 @@ void ClientSession::on_connected(error_code ec) {
     return send_local_reply(http::reply_for(kind));
   }
   error_code ignored;
-  upstream_->stream.socket().set_option(tcp::no_delay(true), ignored);
-  do_write_request_header();
+  upstream_->socket.set_option(tcp::no_delay(true), ignored);
+  start_request_relay();
 }
 
 // ---- request relay ------------------------------------------------------------------------
 
-// The request header goes out together with the first body chunk (or alone when there is no
-// body): one write per chunk, never a separate write for the header.
-void ClientSession::do_write_request_header() {
-  upstream_start_ = std::chrono::steady_clock::now();
-  upstream_request_.body().data = nullptr;
-  upstream_request_.body().size = 0;
-  upstream_request_.body().more = false;
-  request_serializer_.emplace(upstream_request_);
-  if (parser_->is_done()) {
-    upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
-    return bhttp::async_write(upstream_->stream, *request_serializer_,
-                              beast::bind_front_handler(&ClientSession::on_request_body_written, shared_from_this()));
-  }
-  if (head_.expect_continue && buffer_.size() == 0) {
-    stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-    return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                            [self = shared_from_this()](error_code e, std::size_t) {
-                              if (e) return self->abort();
-                              self->do_relay_request_body();
+void ClientSession::start_request_relay() {
+  x_->upstream_start = clock::now();
+  if (x_->head.expect_continue && !x_->request_body_done && x_->client_in.size() == 0) {
+    set_deadline(milliseconds(config_->settings.idle_timeout_ms));
+    return net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              if (ec) return self->abort();
+                              self->read_request_body();
                             });
   }
-  do_relay_request_body();
+  send_request_part();
 }
 
-void ClientSession::do_relay_request_body() {
-  if (!body_chunk_) body_chunk_ = std::make_unique<char[]>(kBodyChunkBytes);
-  request_body_started_ = true;
-  auto& body = parser_->get().body();
-  body.data = body_chunk_.get();
-  body.size = kBodyChunkBytes;
-  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-  bhttp::async_read_some(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&ClientSession::on_request_body_read, shared_from_this()));
+// The head goes out together with the body bytes already read (gathered into one write); each
+// later write carries what one read brought.
+void ClientSession::send_request_part() {
+  Exchange& x = *x_;
+  x.gather.clear();
+  x.pieces.clear();
+  if (!request_head_sent_) x.gather.emplace_back(x.out_head.data(), x.out_head.size());
+  std::size_t consumed = 0;
+  if (!x.request_body_done && x.client_in.size() > 0) {
+    x.request_body_started = true;
+    if (x.request_body) {
+      ViewParser<true>& parser = *x.request_body;
+      std::string_view in = x.client_in.bytes();
+      while (!in.empty() && !parser.is_done()) {
+        error_code ec;
+        // put() may use bytes and still say need_more (a body piece, then half a chunk header).
+        const std::size_t used = parser.put(net::buffer(in.data(), in.size()), ec);
+        in.remove_prefix(used);
+        consumed += used;
+        if (ec == bhttp::error::need_more) break;
+        if (ec) {
+          upstream_.reset();  // half a request went upstream: that connection can never be reused
+          keep_alive_ = false;
+          if (ec == bhttp::error::body_limit) return send_local_reply(http::reply_body_too_large());
+          return send_local_reply(http::reply_malformed_request(ec.message()));
+        }
+        if (used == 0) break;
+      }
+      x.request_body_done = parser.is_done();
+      frame_pieces(x.pieces, true, x.request_body_done, x.chunk_header, x.gather, x.bytes_in);
+    } else {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(x.request_body_left, x.client_in.size()));
+      x.pieces.emplace_back(x.client_in.data.get() + x.client_in.begin, n);
+      consumed = n;
+      x.request_body_left -= n;
+      x.request_body_done = x.request_body_left == 0;
+      frame_pieces(x.pieces, false, false, x.chunk_header, x.gather, x.bytes_in);
+    }
+  }
+  if (x.gather.empty()) return read_request_body();
+  set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
+  net::async_write(upstream_->socket, x.gather, [self = shared_from_this(), consumed](error_code ec, std::size_t) {
+    self->on_request_part_written(ec, consumed);
+  });
 }
 
-void ClientSession::on_request_body_read(error_code ec, std::size_t) {
-  if (ec == bhttp::error::need_buffer) ec = {};
+void ClientSession::on_request_part_written(error_code ec, std::size_t consumed) {
+  ec = timeout_or(ec);
+  if (ec) return upstream_failed(ec, false);
+  request_head_sent_ = true;
+  x_->client_in.consume(consumed);
+  if (x_->request_body_done) return read_response();
+  if (x_->client_in.size() > 0 && consumed > 0) return send_request_part();
+  read_request_body();
+}
+
+void ClientSession::read_request_body() {
+  InputBuffer& in = x_->client_in;
+  in.compact();
+  set_deadline(milliseconds(config_->settings.idle_timeout_ms));
+  socket_.async_read_some(in.free_space(), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_request_body_read(ec, n);
+  });
+}
+
+void ClientSession::on_request_body_read(error_code ec, std::size_t bytes) {
   if (ec) {
     upstream_.reset();  // half a request went upstream: that connection can never be reused
-    if (ec == bhttp::error::body_limit) return send_local_reply(http::reply_body_too_large());
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category())
-      return send_local_reply(http::reply_malformed_request(ec.message()));
     return abort();
   }
-  const std::size_t got = kBodyChunkBytes - parser_->get().body().size;
-  bytes_in_ += got;
-  if (got == 0 && !parser_->is_done()) return do_relay_request_body();
-  auto& out = upstream_request_.body();
-  out.data = got ? body_chunk_.get() : nullptr;
-  out.size = got;
-  out.more = !parser_->is_done();
-  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
-  bhttp::async_write(upstream_->stream, *request_serializer_,
-                     beast::bind_front_handler(&ClientSession::on_request_body_written, shared_from_this()));
-}
-
-void ClientSession::on_request_body_written(error_code ec, std::size_t) {
-  if (ec == bhttp::error::need_buffer) ec = {};
-  if (ec) return upstream_failed(ec, false);
-  if (request_serializer_->is_done()) return do_read_response_header();
-  do_relay_request_body();
+  x_->client_in.end += bytes;
+  send_request_part();
 }
 
 // ---- response relay -----------------------------------------------------------------------
 
-void ClientSession::do_read_response_header() {
-  response_parser_.emplace();
-  response_parser_->header_limit(kMaxResponseHeaderBytes);
-  response_parser_->body_limit(boost::none);
-  if (head_.method == "HEAD") response_parser_->skip(true);
-  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
-  bhttp::async_read_header(upstream_->stream, upstream_buffer_, *response_parser_,
-                           beast::bind_front_handler(&ClientSession::on_response_header, shared_from_this()));
-}
-
-void ClientSession::on_response_header(error_code ec, std::size_t) {
-  if (ec) return upstream_failed(ec, response_parser_->got_some());
-  const auto& incoming = response_parser_->get();
-  const unsigned status = incoming.result_int();
-  if (status == 101) return upstream_failed(bhttp::error::bad_status, true);
-  if (status >= 100 && status < 200) return do_read_response_header();  // interim responses are not relayed
-  upstream_duration_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_start_).count();
-
-  client_response_ = {};
-  copy_response_fields(incoming, client_response_);
-  client_response_.result(status);
-  client_response_.reason(incoming.reason());
-  client_response_.version(11);
-  const bool bodiless = head_.method == "HEAD" || status == 204 || status == 304;
-  if (!bodiless && !response_parser_->content_length()) {
-    // Chunked or close-delimited from the upstream: chunked to an HTTP/1.1 client, close-delimited otherwise.
-    if (parser_->get().version() >= 11) {
-      client_response_.chunked(true);
-    } else {
-      keep_alive_ = false;
-    }
+void ClientSession::read_response() {
+  Exchange& x = *x_;
+  if (!x.response) {
+    x.response.emplace();
+    x.response->header_limit(kMaxResponseHeaderBytes);
+    x.response->body_limit(boost::none);
+    if (x.head.method == "HEAD") x.response->skip(true);
+    x.response_fields.clear();
+    x.response->fields = &x.response_fields;
+    x.response->pieces = &x.pieces;
   }
-  if (worker_.shared().draining.load(std::memory_order_relaxed)) keep_alive_ = false;
-  client_response_.keep_alive(keep_alive_);
-  client_response_.body().data = nullptr;
-  client_response_.body().size = 0;
-  client_response_.body().more = false;
-  response_serializer_.emplace(client_response_);
-  response_started_ = true;
-  if (response_parser_->is_done()) {
-    stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-    return bhttp::async_write(stream_, *response_serializer_,
-                              beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
+  InputBuffer& in = x.upstream_in;
+  in.compact();
+  if (in.end == in.capacity) {
+    return upstream_failed(bhttp::error::header_limit, true);  // a response head over 64 KiB
   }
-  // Body bytes already here: send them with the header in one write. Otherwise send the header
-  // now, so a client of a slow stream (long poll, SSE) sees the status without waiting.
-  if (upstream_buffer_.size() > 0) return do_relay_response_body();
-  client_response_.body().more = true;
-  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-  bhttp::async_write_header(stream_, *response_serializer_,
-                            beast::bind_front_handler(&ClientSession::on_response_header_written, shared_from_this()));
+  set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
+  upstream_->socket.async_read_some(in.free_space(), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_response_read(ec, n);
+  });
 }
 
-void ClientSession::on_response_header_written(error_code ec, std::size_t) {
-  if (ec) return abort();
-  do_relay_response_body();
-}
-
-void ClientSession::do_relay_response_body() {
-  if (!body_chunk_) body_chunk_ = std::make_unique<char[]>(kBodyChunkBytes);
-  auto& body = response_parser_->get().body();
-  body.data = body_chunk_.get();
-  body.size = kBodyChunkBytes;
-  upstream_->stream.expires_after(milliseconds(upstream_spec_->response_timeout_ms));
-  bhttp::async_read_some(upstream_->stream, upstream_buffer_, *response_parser_,
-                         beast::bind_front_handler(&ClientSession::on_response_body_read, shared_from_this()));
-}
-
-void ClientSession::on_response_body_read(error_code ec, std::size_t) {
-  if (ec == bhttp::error::need_buffer) ec = {};
+void ClientSession::on_response_read(error_code ec, std::size_t bytes) {
+  ec = timeout_or(ec);
+  Exchange& x = *x_;
+  ViewParser<false>& parser = *x.response;
+  if (ec == net::error::eof && parser.is_header_done() && parser.need_eof()) {
+    error_code eof_ec;
+    parser.put_eof(eof_ec);  // a close-delimited body ends here
+    if (!eof_ec) return send_response_part();
+  }
   if (ec) {
+    if (!x.response_started) return upstream_failed(ec, x.upstream_in.size() > 0);
     // The client already has the status line: all that is left is to cut its connection.
     log::warn("upstream_response_cut", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
     return abort();
   }
-  const std::size_t got = kBodyChunkBytes - response_parser_->get().body().size;
-  bytes_out_ += got;
-  if (got == 0 && !response_parser_->is_done()) return do_relay_response_body();
-  auto& out = client_response_.body();
-  out.data = got ? body_chunk_.get() : nullptr;
-  out.size = got;
-  out.more = !response_parser_->is_done();
-  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-  bhttp::async_write(stream_, *response_serializer_,
-                     beast::bind_front_handler(&ClientSession::on_response_body_written, shared_from_this()));
+  x.upstream_in.end += bytes;
+  if (!parser.is_header_done()) return parse_response_head();
+  send_response_part();
 }
 
-void ClientSession::on_response_body_written(error_code ec, std::size_t) {
-  if (ec == bhttp::error::need_buffer) ec = {};
+void ClientSession::parse_response_head() {
+  Exchange& x = *x_;
+  while (true) {
+    ViewParser<false>& parser = *x.response;
+    x.response_fields.clear();
+    error_code ec;
+    const std::string_view bytes = x.upstream_in.bytes();
+    const std::size_t used = parser.put(net::buffer(bytes.data(), bytes.size()), ec);
+    if (ec == bhttp::error::need_more) return read_response();
+    if (ec) return upstream_failed(ec, true);
+    const unsigned status = parser.status;
+    if (status == 101) return upstream_failed(bhttp::error::bad_status, true);
+    if (status >= 100 && status < 200) {
+      // Interim responses are not relayed.
+      x.upstream_in.consume(used);
+      x.response.reset();
+      x.response.emplace();
+      x.response->header_limit(kMaxResponseHeaderBytes);
+      x.response->body_limit(boost::none);
+      if (x.head.method == "HEAD") x.response->skip(true);
+      x.response->fields = &x.response_fields;
+      x.response->pieces = &x.pieces;
+      if (x.upstream_in.size() == 0) return read_response();
+      continue;
+    }
+    x.upstream_duration_s = std::chrono::duration<double>(clock::now() - x.upstream_start).count();
+    x.response_status = status;
+    ResponseFraming framing = ResponseFraming::ContentLength;
+    const bool bodiless = x.head.method == "HEAD" || status == 204 || status == 304;
+    if (bodiless) {
+      framing = ResponseFraming::Bodiless;
+    } else if (!parser.content_length()) {
+      // Chunked or close-delimited from the upstream: chunked to an HTTP/1.1 client, close-delimited otherwise.
+      if (x.head.version >= 11) {
+        framing = ResponseFraming::Chunked;
+      } else {
+        framing = ResponseFraming::Close;
+        keep_alive_ = false;
+      }
+    }
+    if (worker_.shared().draining.load(std::memory_order_relaxed)) keep_alive_ = false;
+    x.out_head.clear();
+    write_client_response_head({status, parser.reason, x.response_fields, framing, keep_alive_, x.head.version}, x.out_head);
+    x.response_started = true;
+    x.response_head_written = false;
+    x.response_chunked = framing == ResponseFraming::Chunked;
+    x.upstream_in.consume(used);
+    parser.eager(true);
+    return send_response_part();
+  }
+}
+
+void ClientSession::send_response_part() {
+  Exchange& x = *x_;
+  ViewParser<false>& parser = *x.response;
+  x.gather.clear();
+  x.pieces.clear();
+  if (!x.response_head_written) x.gather.emplace_back(x.out_head.data(), x.out_head.size());
+  std::size_t consumed = 0;
+  std::string_view in = x.upstream_in.bytes();
+  while (!in.empty() && !parser.is_done()) {
+    error_code ec;
+    const std::size_t used = parser.put(net::buffer(in.data(), in.size()), ec);
+    in.remove_prefix(used);
+    consumed += used;
+    if (ec == bhttp::error::need_more) break;
+    if (ec) {
+      log::warn("upstream_response_cut", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+      return abort();
+    }
+    if (used == 0) break;
+  }
+  frame_pieces(x.pieces, x.response_chunked, parser.is_done(), x.chunk_header, x.gather, x.bytes_out);
+  if (x.gather.empty()) {
+    x.upstream_in.consume(consumed);
+    if (parser.is_done()) return finish_exchange();
+    return read_response();
+  }
+  set_deadline(milliseconds(config_->settings.idle_timeout_ms));
+  net::async_write(socket_, x.gather, [self = shared_from_this(), consumed](error_code ec, std::size_t) {
+    self->on_response_part_written(ec, consumed);
+  });
+}
+
+void ClientSession::on_response_part_written(error_code ec, std::size_t consumed) {
   if (ec) return abort();
-  if (!response_serializer_->is_done()) return do_relay_response_body();
-  finish_exchange();
+  Exchange& x = *x_;
+  x.response_head_written = true;
+  x.upstream_in.consume(consumed);
+  if (x.response->is_done()) return finish_exchange();
+  if (x.upstream_in.size() > 0 && consumed > 0) return send_response_part();
+  read_response();
 }
 
 void ClientSession::finish_exchange() {
-  complete_request(client_response_.result_int());
-  const bool upstream_reusable = response_parser_->is_done() && response_parser_->keep_alive() &&
-                                 upstream_buffer_.size() == 0 && request_serializer_->is_done();
-  if (upstream_reusable) {
-    worker_.pool().give_back(*upstream_spec_, std::move(upstream_));
-  }
+  Exchange& x = *x_;
+  complete_request(x.response_status);
+  const bool upstream_reusable = x.response->is_done() && x.response->keep_alive() && x.upstream_in.size() == 0 &&
+                                 x.request_body_done && request_head_sent_;
+  if (upstream_reusable) worker_.pool().give_back(*upstream_spec_, std::move(upstream_));
   upstream_.reset();
-  upstream_buffer_.clear();
-  request_serializer_.reset();
-  response_serializer_.reset();
-  response_parser_.reset();
-  parser_.reset();
+  x.response.reset();
+  x.request_body.reset();
   if (!keep_alive_) return close_gracefully();
+  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
   do_read_head();
 }
 
@@ -524,50 +601,52 @@ void ClientSession::begin_request() {
   config_ = worker_.config();
   client_is_trusted_ = http::is_trusted(config_->settings.trusted_proxies, client_address_);
   request_in_progress_ = true;
-  request_start_ = std::chrono::steady_clock::now();
-  upstream_duration_s_.reset();
-  auth_outcome_ = {};
-  auth_reason_ = {};
-  identity_.reset();
-  route_ = {};
-  normalized_path_.clear();
-  bytes_in_ = 0;
-  bytes_out_ = 0;
-  request_id_.clear();
+  x_->begin_request();
+  x_->plan.normalized_path.clear();
+  x_->plan.route = {};
+  x_->plan.auth.outcome = {};
+  x_->plan.auth.reason = {};
+  x_->plan.auth.identity.reset();
+  x_->head.method.clear();
 }
 
 void ClientSession::complete_request(unsigned status) {
   if (!request_in_progress_) return;
   request_in_progress_ = false;
-  const double duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
-  const std::string_view route = route_.route ? std::string_view(route_.route->name) : std::string_view();
-  const std::string_view method = parser_ ? head_.method : std::string_view("-");
+  Exchange& x = *x_;
+  const plan::RequestPlan& plan = x.plan;
+  const double duration_s = std::chrono::duration<double>(clock::now() - x.start).count();
+  const std::string_view route = plan.route.route ? std::string_view(plan.route.route->name) : std::string_view();
+  const std::string_view method = x.head.method.empty() ? std::string_view("-") : std::string_view(x.head.method);
   if (config_->settings.metrics) {
     const auth::TokenCacheStats& cache = worker_.verifier(*config_).cache_stats();
-      worker_.metrics().record({route, method, status, duration_s, upstream_duration_s_, auth_outcome_, auth_reason_},
+    worker_.metrics().record({route, method, status, duration_s, x.upstream_duration_s, plan.outcome(), plan.reason()},
                              {cache.hits, cache.misses, cache.evictions});
   }
   if (!config_->settings.access_log) return;
-  const std::string* sub = identity_ ? identity_->token.claims.string_at("sub") : nullptr;
-  const std::string* tenant = identity_ ? identity_->token.claims.string_at("tenant_id") : nullptr;
-  log::info("request", {{"request_id", request_id_},
+  const auth::Identity* identity = plan.auth.identity.get();
+  const std::string* sub = identity ? identity->token.claims.string_at("sub") : nullptr;
+  const std::string* tenant = identity ? identity->token.claims.string_at("tenant_id") : nullptr;
+  // Answered before the head was read (431): the log line still gets an id.
+  if (x.request_id_size == 0) x.request_id_size = request_id_for(http::RequestHead{}, x.request_id);
+  log::info("request", {{"request_id", x.request_id_view()},
                         {"client", client_ip_},
                         {"route", route},
                         {"method", method},
-                        {"path", normalized_path_},
+                        {"path", plan.normalized_path},
                         {"status", status},
-                        {"auth", auth_outcome_},
-                        {"reason", auth_reason_},
+                        {"auth", plan.outcome()},
+                        {"reason", plan.reason()},
                         {"sub", sub ? std::string_view(*sub) : std::string_view()},
                         {"tenant", tenant ? std::string_view(*tenant) : std::string_view()},
                         {"duration_ms", duration_s * 1000},
-                        {"upstream_ms", upstream_duration_s_ ? *upstream_duration_s_ * 1000 : -1.0},
-                        {"bytes_in", bytes_in_},
-                        {"bytes_out", bytes_out_}});
+                        {"upstream_ms", x.upstream_duration_s ? *x.upstream_duration_s * 1000 : -1.0},
+                        {"bytes_in", x.bytes_in},
+                        {"bytes_out", x.bytes_out}});
 }
 
 bool ClientSession::can_retry(error_code ec) const {
-  return attempt_ == 1 && upstream_ && upstream_->reused && !request_body_started_ && parser_->is_done() &&
+  return attempt_ == 1 && upstream_ && upstream_->reused && !x_->request_body_started && x_->request_body_done &&
          is_connection_loss(ec);
 }
 
@@ -575,67 +654,81 @@ void ClientSession::upstream_failed(error_code ec, bool response_bytes_seen) {
   if (!response_bytes_seen && can_retry(ec)) {
     // A pooled connection the upstream had already closed: replay the bodiless request once.
     upstream_.reset();
-    upstream_buffer_.clear();
+    x_->upstream_in.begin = x_->upstream_in.end = 0;
+    x_->response.reset();
     return acquire_upstream(false);
   }
   log::warn("upstream_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
   upstream_.reset();
-  if (response_started_) return abort();
-  if (request_body_started_ && !parser_->is_done()) keep_alive_ = false;  // unread body left on the wire
-  const auto kind = is_timeout(ec)                                                  ? http::UpstreamError::Timeout
-                    : ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
-                              ec != bhttp::error::end_of_stream
-                        ? http::UpstreamError::BadResponse
-                        : http::UpstreamError::Reset;
+  if (x_->response_started) return abort();
+  if (x_->request_body_started && !x_->request_body_done) keep_alive_ = false;  // unread body left on the wire
+  const auto kind = is_timeout(ec)       ? http::UpstreamError::Timeout
+                    : is_parse_error(ec) ? http::UpstreamError::BadResponse
+                                         : http::UpstreamError::Reset;
   send_local_reply(http::reply_for(kind));
 }
 
 void ClientSession::send_local_reply(const http::LocalReply& reply) {
-  const bool body_unread = parser_ && parser_->is_header_done() && !parser_->is_done();
-  const bool close = reply.close_connection || !keep_alive_ || body_unread || !parser_ ||
+  Exchange& x = *x_;
+  const bool body_unread = !x.request_body_done;
+  const bool close = reply.close_connection || !keep_alive_ || body_unread ||
                      worker_.shared().draining.load(std::memory_order_relaxed);
-  local_response_ = {};
-  local_response_.version(11);
-  local_response_.result(reply.status);
-  local_response_.set(bhttp::field::content_type, "application/json");
-  local_response_.set(bhttp::field::cache_control, "no-store");
-  for (const auto& [name, value] : reply.headers) local_response_.set(name, value);
-  if (reply.status >= 300) local_response_.body() = reply.json_body();
-  local_response_.keep_alive(!close);
-  local_response_.prepare_payload();
-  stream_.expires_after(milliseconds(config_->settings.idle_timeout_ms));
-  bhttp::async_write(stream_, local_response_,
-                     [self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); });
+  std::string& out = x.out_head;
+  out.clear();
+  char number[24];
+  auto append_number = [&](std::uint64_t n) {
+    const auto end = std::to_chars(number, number + sizeof number, n).ptr;
+    out.append(number, static_cast<std::size_t>(end - number));
+  };
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(reply.status));
+  out.append("HTTP/1.1 ");
+  append_number(reply.status);
+  out.append(" ").append(reason.data(), reason.size()).append("\r\n");
+  out.append("Content-Type: application/json\r\nCache-Control: no-store\r\n");
+  for (const auto& [name, value] : reply.headers) out.append(name).append(": ").append(value).append("\r\n");
+  const std::string body = reply.status >= 300 ? reply.json_body() : std::string();
+  out.append("Content-Length: ");
+  append_number(body.size());
+  out.append(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
+  out.append(body);
+  x.bytes_out += body.size();
+  x.response_status = reply.status;
+  set_deadline(milliseconds(config_->settings.idle_timeout_ms));
+  net::async_write(socket_, net::buffer(out.data(), out.size()),
+                   [self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); });
 }
 
 void ClientSession::on_local_reply_written(error_code ec, bool close) {
-  bytes_out_ += local_response_.body().size();
-  complete_request(local_response_.result_int());
+  complete_request(x_->response_status);
   if (ec) return abort();
   upstream_.reset();
-  request_serializer_.reset();
-  response_serializer_.reset();
-  response_parser_.reset();
-  parser_.reset();
+  x_->response.reset();
+  x_->request_body.reset();
   if (close) {
     keep_alive_ = false;
     return close_gracefully();
   }
+  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
   do_read_head();
+}
+
+void ClientSession::release_exchange() {
+  if (x_) worker_.exchanges().give_back(std::move(x_));
 }
 
 void ClientSession::close_gracefully() {
   // Half-close, then read and discard for a moment: closing with unread bytes would send a RST
   // that can destroy the response still in flight to the client.
+  release_exchange();
   error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return abort();
-  stream_.expires_after(kLingerTime);
+  set_deadline(kLingerTime);
   do_linger();
 }
 
 void ClientSession::do_linger() {
-  stream_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](error_code ec, std::size_t) {
+  socket_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](error_code ec, std::size_t) {
     if (ec) return self->abort();
     self->do_linger();
   });
@@ -643,13 +736,18 @@ void ClientSession::do_linger() {
 
 void ClientSession::abort() {
   // A request cut short: the client went away (499, as nginx logs it) or the response broke.
-  if (request_in_progress_) complete_request(response_started_ ? client_response_.result_int() : 499);
+  if (request_in_progress_ && x_) complete_request(x_->response_started ? x_->response_status : 499);
+  request_in_progress_ = false;
   waiting_for_request_ = false;
+  closed_ = true;
   ++key_wait_id_;
-  key_wait_timer_.cancel();
+  ++timer_generation_;
+  if (key_wait_timer_) key_wait_timer_->cancel();
+  timer_.cancel();
   upstream_.reset();
+  if (resolver_) resolver_->cancel();
   error_code ec;
-  stream_.socket().close(ec);
+  socket_.close(ec);
 }
 
 }  // namespace claimgate::proxy

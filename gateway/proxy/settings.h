@@ -39,6 +39,7 @@ struct Settings {
   std::int64_t request_header_timeout_ms = 10000;
   std::int64_t idle_timeout_ms = 60000;  // keep-alive idle, and each client body read/write
   std::size_t max_request_header_bytes = 65536;
+  std::size_t max_request_headers = 100;  // header fields per request head; more are refused with 431
   std::uint64_t max_request_body_bytes = 0;  // 0 = unlimited
   std::size_t max_connections = 10000;
   std::int64_t drain_timeout_ms = 15000;

@@ -4,15 +4,15 @@
 // read-readiness wait watches it, so an upstream that closes it is noticed before reuse.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "proxy/settings.h"
 
@@ -20,14 +20,14 @@ namespace claimgate::proxy {
 
 struct UpstreamConnection {
   // `open` counts this worker's live upstream connections (for metrics).
-  UpstreamConnection(boost::asio::io_context& ioc, std::atomic<std::size_t>& open) : stream(ioc), open_count(open) {
+  UpstreamConnection(boost::asio::io_context& ioc, std::atomic<std::size_t>& open) : socket(ioc), open_count(open) {
     open_count.fetch_add(1, std::memory_order_relaxed);
   }
   ~UpstreamConnection() { open_count.fetch_sub(1, std::memory_order_relaxed); }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  boost::beast::tcp_stream stream;
+  boost::asio::ip::tcp::socket socket;
   std::chrono::steady_clock::time_point idle_since;
   std::uint64_t idle_generation = 0;
   bool reused = false;
@@ -49,9 +49,17 @@ class UpstreamPool {
   std::size_t idle_count() const;
 
  private:
-  using Idle = std::deque<std::unique_ptr<UpstreamConnection>>;
-  static std::string key_of(const UpstreamSpec& upstream);
-  void evict(const std::string& key, UpstreamConnection* connection, std::uint64_t generation);
+  using Idle = std::vector<std::unique_ptr<UpstreamConnection>>;  // oldest first
+  struct Slot {
+    Idle idle;
+    std::chrono::milliseconds timeout{0};
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  Slot& slot_of(const UpstreamSpec& upstream);
+  void evict(Slot* slot, UpstreamConnection* connection, std::uint64_t generation);
   void schedule_sweep();
   void sweep();
 
@@ -60,8 +68,9 @@ class UpstreamPool {
   bool sweep_scheduled_ = false;
   bool closed_ = false;
   std::uint64_t next_generation_ = 0;
-  std::unordered_map<std::string, Idle> idle_;
-  std::unordered_map<std::string, std::chrono::milliseconds> idle_timeouts_;
+  // Keyed by upstream name and URL; nodes never move, so a Slot* stays valid.
+  std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> slots_;
+  std::string key_scratch_;
   std::atomic<std::size_t>& idle_gauge_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "proxy/client_session.h"
+#include "proxy/forwarding.h"
 
 namespace claimgate::proxy {
 
@@ -74,6 +75,22 @@ auth::TokenVerifier& Worker::verifier(const RuntimeConfig& config) {
                                                       config.authenticator->settings().token_cache_entries / threads);
   }
   return *verifier_;
+}
+
+std::string_view Worker::identity_headers(const RuntimeConfig& config, const auth::IdentityPtr& identity) {
+  if (!identity) return {};
+  if (rendered_for_ != &config) {
+    for (RenderedHeaders& r : rendered_headers_) r = {};
+    rendered_for_ = &config;
+  }
+  const auto slot = (reinterpret_cast<std::uintptr_t>(identity.get()) >> 4) % rendered_headers_.size();
+  RenderedHeaders& r = rendered_headers_[slot];
+  if (r.identity != identity) {
+    r.identity = identity;
+    r.lines.clear();
+    append_header_lines(config.authenticator->claim_headers().values_for(*identity), r.lines);
+  }
+  return r.lines;
 }
 
 void Worker::begin_drain() {

@@ -5,7 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
+#include <string>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -13,6 +15,7 @@
 
 #include "auth/authenticator.h"
 #include "metrics/metrics.h"
+#include "proxy/exchange.h"
 #include "proxy/runtime_config.h"
 #include "proxy/upstream_pool.h"
 
@@ -59,6 +62,10 @@ class Worker {
 
   boost::asio::io_context& ioc() { return ioc_; }
   UpstreamPool& pool() { return pool_; }
+  ExchangePool& exchanges() { return exchanges_; }
+  // The identity's claim headers as "Name: value\r\n" lines, rendered once per identity: a
+  // cached token's repeat requests reuse the text (the cache is emptied when the config changes).
+  std::string_view identity_headers(const RuntimeConfig& config, const auth::IdentityPtr& identity);
   // This thread's verifier (key-set copies and token cache) for the config's authenticator.
   auth::TokenVerifier& verifier(const RuntimeConfig& config);
   SharedState& shared() { return shared_; }
@@ -83,7 +90,14 @@ class Worker {
   // backlog is not empty: wait a little before the next accept instead of spinning.
   boost::asio::steady_timer accept_backoff_;
   UpstreamPool pool_;
+  ExchangePool exchanges_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
+  struct RenderedHeaders {
+    auth::IdentityPtr identity;
+    std::string lines;
+  };
+  std::array<RenderedHeaders, 64> rendered_headers_;
+  const RuntimeConfig* rendered_for_ = nullptr;
 };
 
 }  // namespace claimgate::proxy

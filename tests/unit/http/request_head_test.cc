@@ -28,7 +28,7 @@ TEST_CASE("a plain request") {
   CHECK(r->host == "Example.com:8080");
   CHECK(r->version == 11);
   CHECK_FALSE(r->has_body());
-  CHECK(r->connection_options == std::vector<std::string>{"keep-alive", "x-foo"});
+  CHECK(r->connection_options == std::vector<std::string_view>{"keep-alive", "X-Foo"});
 }
 
 TEST_CASE("framing") {
