@@ -21,6 +21,7 @@
 #include "jwt/json_object.h"
 #include "jwt/token.h"
 #include "keys/provider_keys.h"
+#include "plan/request_plan.h"
 #include "policy/path_normalizer.h"
 #include "policy/requirement.h"
 #include "policy/route_table.h"
@@ -363,7 +364,7 @@ std::string_view describe_reason(std::string_view reason) {
 
 struct Gateway {
   config::Config config;
-  policy::RouteTable routes;
+  proxy::RuntimeConfig runtime;  // its authenticator is made per explanation, from the keys it loads
 };
 
 // The providers' keys as the gateway would hold them for this request's first token.
@@ -376,28 +377,41 @@ Providers provider_keys(net::io_context& control, const Gateway& g, const Option
                    std::chrono::milliseconds(g.config.auth.startup_timeout_ms));
 }
 
-void explain_auth(Report& r, const Gateway& g, const Options& o) {
+// The request as the gateway would have read it: method, origin-form target, Host and fields.
+http::RequestHead request_head(const Request& request, std::vector<http::Field> fields) {
+  http::RequestHead head;
+  head.method = request.method;
+  head.host = request.host;
+  head.target = request.path + (request.query.empty() ? "" : "?" + request.query);
+  head.fields = std::move(fields);
+  return head;
+}
+
+// Explain runs on the operator's machine: it asks as a client on loopback would (which is what
+// forward-auth trusts by default).
+constexpr std::array<std::uint8_t, 16> kLoopback = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+
+void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput& input, plan::RequestPlan& plan) {
   const policy::RouteSpec& route = *r.match->route;
-  const auto headers = r.request.header_views();
-  auto found = auth::find_tokens(g.config.auth.token_sources, headers, r.request.query);
+  auto found = auth::find_tokens(g.config.auth.token_sources, input.head.fields, r.request.query);
   if (!found) r.token_error = found.error();
   const std::vector<auth::FoundToken> tokens = found ? *found : std::vector<auth::FoundToken>{};
 
   net::io_context control;
   const Providers providers = provider_keys(control, g, o, tokens, r.notes);
   auto authenticator = std::make_shared<const auth::Authenticator>(g.config.auth, providers.keys);
+  g.runtime.authenticator = authenticator;
   auth::TokenVerifier verifier(authenticator, 0);
   for (const auth::FoundToken& t : tokens) r.tokens.push_back(inspect_token(t, verifier, providers, r.now));
 
   // The verdict is the gateway's own decision; the refetch an unknown kid may trigger is only noted.
-  const auth::RequestFacts facts{r.request.method, headers, r.request.query, &r.match->captures};
-  auth::AuthDecision d = auth::decide(verifier, route, facts, r.now, false);
-  r.forwarded = d.action == auth::AuthDecision::Action::Forward;
-  r.outcome = d.outcome;
-  r.reason = d.reason;
-  r.reply = std::move(d.reply);
-  if (r.forwarded && d.identity) r.injected = authenticator->claim_headers().values_for(*d.identity);
-  if ((d.outcome == "allow" || d.outcome == "forbidden") && !r.tokens.empty() && r.tokens.front().identity) {
+  plan::authorize_request(input, verifier, plan);
+  r.forwarded = plan.action == plan::RequestPlan::Action::Forward;
+  r.outcome = plan.outcome();
+  r.reason = plan.reason();
+  r.reply = plan.reply;
+  if (r.forwarded && plan.auth.identity) r.injected = authenticator->claim_headers().values_for(*plan.auth.identity);
+  if ((plan.outcome() == "allow" || plan.outcome() == "forbidden") && !r.tokens.empty() && r.tokens.front().identity) {
     const auth::Identity& id = *r.tokens.front().identity;
     r.evaluation = policy::evaluate(route.require, policy::Subject{id.token.claims, id.roles, id.scopes}, r.match->captures,
                                     policy::TraceMode::On);
@@ -409,30 +423,35 @@ void explain_auth(Report& r, const Gateway& g, const Options& o) {
                       "and waits up to unknown_kid_wait_ms; explain has just loaded the current keys");
 }
 
-Report explain(const Gateway& g, const Options& o) {
+Report explain(Gateway& g, const Options& o) {
   Report r;
   r.request = make_request(o, g.config.auth);
   r.now = o.now.value_or(std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count());
-  auto path = policy::normalize_path(r.request.path, g.config.path_options);
-  if (!path) {
-    r.path_error = path.error();
+  const http::RequestHead head = request_head(r.request, r.request.header_views());
+  const plan::PlanInput input{g.runtime, head, kLoopback, r.now, false};
+  plan::RequestPlan plan;
+  plan::route_request(input, plan);
+  if (plan.path_error) {
+    r.path_error = plan.path_error;
     r.outcome = "rejected_path";
-    r.reason = policy::to_string(path.error());
-    r.reply = http::reply_rejected_path(policy::describe(path.error()));
+    r.reason = policy::to_string(*plan.path_error);
+    r.reply = plan.reply;
     return r;
   }
-  r.normalized_path = *path;
-  r.routes = g.routes.explain_match(r.request.method, r.request.host, *path);
-  r.match = g.routes.match(r.request.method, r.request.host, *path);
-  if (!r.match) {
-    r.outcome = "no_route";
-    r.reason = "no_route";
-    r.reply = http::reply_no_route();
+  if (!plan.normalized_path.empty()) {
+    r.normalized_path = plan.normalized_path;
+    r.routes = g.runtime.routes.explain_match(plan.method, plan.host, plan.normalized_path);
+  }
+  if (plan.action != plan::RequestPlan::Action::Forward) {
+    r.outcome = plan.route.route || plan.normalized_path.empty() ? "rejected" : "no_route";
+    r.reason = r.outcome == "no_route" ? "no_route" : plan.reply.error;
+    r.reply = plan.reply;
     return r;
   }
-  explain_auth(r, g, o);
+  r.match = plan.route;
+  explain_auth(r, g, o, input, plan);
   return r;
 }
 
@@ -658,7 +677,11 @@ Result<Gateway, std::string> load_gateway(const std::string& path) {
   if (!loaded) return fail(config::format_errors(path, loaded.error()));
   auto routes = policy::RouteTable::compile(loaded->routes);
   if (!routes) return fail(path + ": routes: " + routes.error() + "\n");
-  return Gateway{std::move(*loaded), std::move(*routes)};
+  Gateway g{std::move(*loaded), {}};
+  g.runtime.settings = g.config.proxy;
+  g.runtime.routes = std::move(*routes);
+  g.runtime.path_options = g.config.path_options;
+  return g;
 }
 
 }  // namespace
