@@ -1,6 +1,7 @@
 #include "proxy/client_session.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -11,6 +12,7 @@
 #include <charconv>
 #include <cstdio>
 #include <random>
+#include <span>
 
 #include "core/log.h"
 #include "plan/request_plan.h"
@@ -123,9 +125,10 @@ void ClientSession::set_deadline_at(clock::time_point deadline) {
   timer_expiry_ = deadline;
   timer_waiting_ = true;
   timer_.expires_at(deadline);
-  timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](error_code ec) {
-    self->on_timer(ec, generation);
-  });
+  timer_.async_wait(net::bind_allocator(HandlerAllocator<char, TimerMemory>(timer_memory_),
+                                        [self = shared_from_this(), generation = ++timer_generation_](error_code ec) {
+                                          self->on_timer(ec, generation);
+                                        }));
 }
 
 void ClientSession::on_timer(error_code ec, std::uint64_t generation) {
@@ -172,14 +175,14 @@ void ClientSession::do_read_head() {
       in.compact();
       const std::size_t room = std::min(in.capacity - in.end, s.max_request_header_bytes + 4 - in.size());
       return socket_.async_read_some(net::buffer(in.data.get() + in.end, room),
-                                     [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); });
+                                     io([self = shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); }));
     }
     release_exchange();  // idle: hold no buffer
   }
   if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
   waiting_for_request_ = true;
   set_deadline(milliseconds(s.idle_timeout_ms));
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  socket_.async_wait(tcp::socket::wait_read, io([self = shared_from_this()](error_code ec) { self->on_readable(ec); }));
 }
 
 void ClientSession::on_readable(error_code ec) {
@@ -191,7 +194,7 @@ void ClientSession::on_readable(error_code ec) {
   InputBuffer& in = x_->client_in;
   const std::size_t room = std::min(in.capacity, config_->settings.max_request_header_bytes + 4);
   socket_.async_read_some(net::buffer(in.data.get(), room),
-                          [self = shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); });
+                          io([self = shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); }));
 }
 
 void ClientSession::on_read_head(error_code ec, std::size_t bytes) {
@@ -410,9 +413,10 @@ void ClientSession::send_request_part() {
   }
   if (x.gather.empty()) return read_request_body();
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
-  net::async_write(upstream_->socket, x.gather, [self = shared_from_this(), consumed](error_code ec, std::size_t) {
-    self->on_request_part_written(ec, consumed);
-  });
+  net::async_write(upstream_->socket, std::span<const net::const_buffer>(x.gather),
+                   io([self = shared_from_this(), consumed](error_code ec, std::size_t) {
+                     self->on_request_part_written(ec, consumed);
+                   }));
 }
 
 void ClientSession::on_request_part_written(error_code ec, std::size_t consumed) {
@@ -429,9 +433,9 @@ void ClientSession::read_request_body() {
   InputBuffer& in = x_->client_in;
   in.compact();
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-  socket_.async_read_some(in.free_space(), [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_request_body_read(ec, n);
-  });
+  socket_.async_read_some(in.free_space(), io([self = shared_from_this()](error_code ec, std::size_t n) {
+                            self->on_request_body_read(ec, n);
+                          }));
 }
 
 void ClientSession::on_request_body_read(error_code ec, std::size_t bytes) {
@@ -462,9 +466,9 @@ void ClientSession::read_response() {
     return upstream_failed(bhttp::error::header_limit, true);  // a response head over 64 KiB
   }
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
-  upstream_->socket.async_read_some(in.free_space(), [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_response_read(ec, n);
-  });
+  upstream_->socket.async_read_some(in.free_space(), io([self = shared_from_this()](error_code ec, std::size_t n) {
+                                      self->on_response_read(ec, n);
+                                    }));
 }
 
 void ClientSession::on_response_read(error_code ec, std::size_t bytes) {
@@ -566,9 +570,10 @@ void ClientSession::send_response_part() {
     return read_response();
   }
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-  net::async_write(socket_, x.gather, [self = shared_from_this(), consumed](error_code ec, std::size_t) {
-    self->on_response_part_written(ec, consumed);
-  });
+  net::async_write(socket_, std::span<const net::const_buffer>(x.gather),
+                   io([self = shared_from_this(), consumed](error_code ec, std::size_t) {
+                     self->on_response_part_written(ec, consumed);
+                   }));
 }
 
 void ClientSession::on_response_part_written(error_code ec, std::size_t consumed) {
@@ -695,7 +700,7 @@ void ClientSession::send_local_reply(const http::LocalReply& reply) {
   x.response_status = reply.status;
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
   net::async_write(socket_, net::buffer(out.data(), out.size()),
-                   [self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); });
+                   io([self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); }));
 }
 
 void ClientSession::on_local_reply_written(error_code ec, bool close) {

@@ -3,6 +3,7 @@
 // and relays bodies between client and upstream through the exchange's buffers without copying
 // them. One timer per connection carries every deadline (head, idle, upstream, body reads and
 // writes); moving a deadline later is a store, not a timer operation.
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "http/local_reply.h"
+#include "proxy/handler_memory.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime_config.h"
 #include "proxy/upstream_pool.h"
@@ -76,6 +78,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool can_retry(error_code ec) const;
   void release_exchange();
 
+  using IoMemory = HandlerMemory<640>;
+  using TimerMemory = HandlerMemory<208>;
+  // The handler of a read or write on either socket, with its operation stored in io_memory_.
+  template <class Handler>
+  auto io(Handler&& handler) {
+    return boost::asio::bind_allocator(HandlerAllocator<char, IoMemory>(io_memory_), std::forward<Handler>(handler));
+  }
+
   Worker& worker_;
   RuntimeConfigPtr config_;
   boost::asio::ip::tcp::socket socket_;
@@ -104,6 +114,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool request_head_sent_ = false;
   clock::time_point head_deadline_{};
   std::array<char, 64> linger_buffer_{};
+  IoMemory io_memory_;
+  TimerMemory timer_memory_;
 };
 
 }  // namespace claimgate::proxy
