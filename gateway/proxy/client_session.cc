@@ -159,7 +159,7 @@ void ClientSession::do_read_head() {
   if (x_) {
     InputBuffer& in = x_->client_in;
     // RFC 9112 section 2.2: ignore empty lines before a request line.
-    while (in.size() > 0 && (in.data[in.begin] == '\r' || in.data[in.begin] == '\n')) in.consume(1);
+    while (in.size() > 0 && (in.at(in.begin) == '\r' || in.at(in.begin) == '\n')) in.consume(1);
     if (in.size() > 0) {
       if (const auto end = http::find_head_end(in.bytes())) {
         if (*end <= s.max_request_header_bytes) return on_head(*end);

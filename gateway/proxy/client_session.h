@@ -78,8 +78,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool can_retry(error_code ec) const;
   void release_exchange();
 
-  using IoMemory = HandlerMemory<640>;
-  using TimerMemory = HandlerMemory<208>;
+  using IoMemory = HandlerMemory<640, 1>;
+  using TimerMemory = HandlerMemory<208, 2>;
   // The handler of a read or write on either socket, with its operation stored in io_memory_.
   template <class Handler>
   auto io(Handler&& handler) {

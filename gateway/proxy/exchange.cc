@@ -1,9 +1,33 @@
 #include "proxy/exchange.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace claimgate::proxy {
+
+PageBlock::PageBlock(std::size_t bytes) : size_(bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  data_ = static_cast<char*>(p);
+}
+
+PageBlock& PageBlock::operator=(PageBlock&& other) noexcept {
+  if (this != &other) {
+    if (data_) ::munmap(data_, size_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+PageBlock::~PageBlock() {
+  if (data_) ::munmap(data_, size_);
+}
 
 void InputBuffer::compact() {
   if (begin == 0) return;
@@ -14,8 +38,8 @@ void InputBuffer::compact() {
 
 void InputBuffer::ensure(std::size_t bytes) {
   if (capacity >= bytes) return;
-  auto bigger = std::make_unique<char[]>(bytes);
-  std::memcpy(bigger.get(), data.get() + begin, end - begin);
+  PageBlock bigger(bytes);
+  if (end > begin) std::memcpy(bigger.get(), data.get() + begin, end - begin);
   end -= begin;
   begin = 0;
   data = std::move(bigger);
@@ -47,7 +71,7 @@ std::unique_ptr<Exchange> ExchangePool::take(std::size_t client_buffer_bytes) {
     idle_.pop_back();
   } else {
     x = std::make_unique<Exchange>();
-    x->upstream_in.data = std::make_unique<char[]>(Exchange::kBufferBytes);
+    x->upstream_in.data = PageBlock(Exchange::kBufferBytes);
     x->upstream_in.capacity = Exchange::kBufferBytes;
   }
   x->client_in.ensure(std::max(client_buffer_bytes, Exchange::kBufferBytes));

@@ -56,15 +56,33 @@ class ViewParser final : public boost::beast::http::basic_parser<isRequest> {
   void on_finish_impl(error_code&) override {}
 };
 
+// Page-granular memory straight from the kernel: freed exchanges give their pages back at once,
+// so a burst of connections does not leave the heap (and RSS) at its high-water mark.
+class PageBlock {
+ public:
+  PageBlock() = default;
+  explicit PageBlock(std::size_t bytes);
+  PageBlock(PageBlock&& other) noexcept : data_(other.data_), size_(other.size_) { other.data_ = nullptr; other.size_ = 0; }
+  PageBlock& operator=(PageBlock&& other) noexcept;
+  ~PageBlock();
+  char* get() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // A byte buffer read into from one side: [begin, end) is received and not yet used.
 struct InputBuffer {
-  std::unique_ptr<char[]> data;
+  PageBlock data;
   std::size_t capacity = 0;
   std::size_t begin = 0;
   std::size_t end = 0;
 
   std::size_t size() const { return end - begin; }
   std::string_view bytes() const { return {data.get() + begin, end - begin}; }
+  char at(std::size_t i) const { return data.get()[i]; }
   void consume(std::size_t n) {
     begin += n;
     if (begin == end) begin = end = 0;

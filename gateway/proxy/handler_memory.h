@@ -1,14 +1,15 @@
 #pragma once
 // Fixed blocks for one connection's asynchronous operations (Asio's custom-allocation pattern):
 // a read, a write or a timer wait of steady traffic takes a block here instead of the heap. Two
-// blocks per kind, since a cancelled wait still holds its block while a new one starts.
+// `kBlocks` blocks: a timer needs two, since a cancelled wait still holds its block while the new
+// one starts; a connection's socket operations run one at a time.
 #include <array>
 #include <cstddef>
 #include <new>
 
 namespace claimgate::proxy {
 
-template <std::size_t kBlockBytes>
+template <std::size_t kBlockBytes, std::size_t kBlocks>
 class HandlerMemory {
  public:
   HandlerMemory() = default;
@@ -42,7 +43,7 @@ class HandlerMemory {
     alignas(std::max_align_t) unsigned char storage[kBlockBytes];
     bool used = false;
   };
-  std::array<Block, 2> blocks_;
+  std::array<Block, kBlocks> blocks_;
 };
 
 template <class T, class Memory>

@@ -521,6 +521,28 @@ class HostileProxyTest(unittest.TestCase):
                 c.close()
         self.assert_serving()
 
+    def test_head_of_thousands_of_empty_fields_is_431_before_any_work(self):
+        # 63 KB of empty fields, well under max_request_header_bytes, far over max_request_headers.
+        head = b"GET /echo/x HTTP/1.1\r\nHost: x\r\n" + b"X:\r\n" * 15800 + b"\r\n"
+        for _ in range(3):
+            c = RawClient(self.port)
+            c.send(head)
+            r = c.read_response()
+            self.assertEqual(r.status, 431)
+            self.assertEqual(r.json()["error"], "request_header_fields_too_large")
+            self.assertTrue(c.is_closed())
+        # 100 fields are within the default limit; the 101st is one too many.
+        fields = b"".join(b"X-F%d: v\r\n" % i for i in range(99))
+        ok = RawClient(self.port)
+        ok.send(b"GET /echo/x HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        self.assertEqual(ok.read_response().status, 200)
+        ok.close()
+        over = RawClient(self.port)
+        over.send(b"GET /echo/x HTTP/1.1\r\nHost: x\r\n" + fields + b"X-Last: v\r\n\r\n")
+        self.assertEqual(over.read_response().status, 431)
+        over.close()
+        self.assert_serving()
+
     def test_pipelining_client_that_never_reads_is_held_back(self):
         """A client pipelines requests for 256 KiB responses and never reads one: once the socket
         buffers fill, the gateway stops reading its requests (the client's sends block) instead of

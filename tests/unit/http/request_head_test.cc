@@ -111,3 +111,34 @@ TEST_CASE("every defect has a name, a sentence and a status") {
     CHECK(status_for(d) >= 400);
   }
 }
+
+TEST_CASE("a head with more fields than the limit is refused before the fields are checked") {
+  std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 99; ++i) head += "X-F" + std::to_string(i) + ": v\r\n";
+  RequestHead out;
+  CHECK(inspect_request_head(head + "\r\n", out, 100).has_value());
+  CHECK(out.fields.size() == 100);
+  auto over = inspect_request_head(head + "X-Last: v\r\n\r\n", out, 100);
+  REQUIRE_FALSE(over.has_value());
+  CHECK(over.error() == RequestDefect::TooManyHeaders);
+  CHECK(status_for(RequestDefect::TooManyHeaders) == 431);
+  // Invalid field syntax beyond the limit is not even looked at: the count decides first.
+  std::string empty_fields = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 15800; ++i) empty_fields += "X:\r\n";
+  auto flood = inspect_request_head(empty_fields + "\r\n", out, 100);
+  REQUIRE_FALSE(flood.has_value());
+  CHECK(flood.error() == RequestDefect::TooManyHeaders);
+}
+
+TEST_CASE("the fields are views into the head, in order, with their values trimmed") {
+  RequestHead out;
+  const std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX-A:  one \r\nx-a: two\r\n\r\n";
+  REQUIRE(inspect_request_head(head, out).has_value());
+  REQUIRE(out.fields.size() == 3);
+  CHECK(out.fields[1] == Field{"X-A", "one"});
+  CHECK(out.fields[2] == Field{"x-a", "two"});
+  REQUIRE(out.find("X-a") != nullptr);
+  CHECK(*out.find("X-a") == "one");
+  CHECK(out.fields[1].first.data() >= head.data());
+  CHECK(out.fields[1].first.data() < head.data() + head.size());
+}
