@@ -347,15 +347,20 @@ def request(port, method="GET", path="/", headers=(), body=b"", host="test.local
 
 
 class GatewayTestCase(unittest.TestCase):
-    """One upstream and one gateway per test class; subclasses may override `config`."""
+    """One upstream and one gateway per test class; subclasses may override `config` and `make_upstream`
+    (any object with `.port` and `.stop()`)."""
 
     @classmethod
     def config(cls, listen, admin, upstream_port):
         return basic_config(listen, admin, upstream_port)
 
     @classmethod
+    def make_upstream(cls):
+        return Upstream()
+
+    @classmethod
     def setUpClass(cls):
-        cls.upstream = Upstream()
+        cls.upstream = cls.make_upstream()
         cls.port = free_port()
         cls.admin_port = free_port()
         cls.gateway = Gateway(cls.config(cls.port, cls.admin_port, cls.upstream.port))

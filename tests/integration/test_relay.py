@@ -19,7 +19,7 @@ import time
 import unittest
 from urllib.parse import parse_qs, urlsplit
 
-from harness import Gateway, RawClient, basic_config, free_port, main, wait_for_port
+from harness import GatewayTestCase, RawClient, basic_config, main
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -351,34 +351,17 @@ def measured(text, *args):
 
 
 # ---------------------------------------------------------------------------- the test cases
-class RelayTestCase(unittest.TestCase):
+class RelayTestCase(GatewayTestCase):
     """One RelayUpstream and one gateway (anonymous route / -> the upstream) per test class."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.upstream = RelayUpstream()
-        cls.port = free_port()
-        cls.admin_port = free_port()
-        # Each upstream read may wait 20 s (not the harness's 3 s): the machine is shared.
-        config = basic_config(cls.port, cls.admin_port, cls.upstream.port)
-        cls.gateway = Gateway(config.replace("response_timeout_ms: 3000", "response_timeout_ms: 20000"))
-        try:
-            cls.gateway.wait(cls.port)
-            wait_for_port(cls.admin_port, proc=cls.gateway.proc)
-        except Exception:
-            cls.upstream.stop()
-            sys.stderr.write(cls.gateway.logs())
-            raise
+    def make_upstream(cls):
+        return RelayUpstream()
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            code = cls.gateway.stop()
-        finally:
-            cls.upstream.stop()
-        if code != 0:
-            sys.stderr.write(cls.gateway.logs()[-4000:])
-        assert code == 0, "claimgate exited with %s" % code
+    def config(cls, listen, admin, upstream_port):
+        # Each upstream read may wait 20 s (not the harness's 3 s): the machine is shared.
+        return basic_config(listen, admin, upstream_port).replace("response_timeout_ms: 3000", "response_timeout_ms: 20000")
 
     def assertGatewayAlive(self):
         self.assertIsNone(self.gateway.proc.poll(), "claimgate exited with %s" % self.gateway.proc.returncode)
