@@ -38,13 +38,14 @@ def stop(proc):
             proc.wait()
 
 
-def nginx_conf(workdir, body):
+def nginx_conf(workdir, body, worker_connections=4096):
     return """daemon off;
 master_process on;
 worker_processes 1;
+worker_rlimit_nofile %d;
 pid %s/nginx.pid;
 error_log %s/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections %d; }
 http {
   access_log off;
   client_body_temp_path %s/body;
@@ -54,7 +55,7 @@ http {
   scgi_temp_path %s/scgi;
   %s
 }
-""" % ((workdir,) * 7 + (body,))
+""" % ((worker_connections * 2 + 64,) + (workdir,) * 2 + (worker_connections,) + (workdir,) * 5 + (body,))
 
 
 def parse_wrk(out):
@@ -79,10 +80,10 @@ def require_tools(*tools):
             sys.exit("missing %s: scripts/install-deps.sh nginx wrk haproxy" % tool)
 
 
-def start_nginx(workdir, body, cpu):
+def start_nginx(workdir, body, cpu, worker_connections=4096):
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "nginx.conf"), "w") as f:
-        f.write(nginx_conf(workdir, body))
+        f.write(nginx_conf(workdir, body, worker_connections))
     return start([nginx_binary(), "-p", workdir, "-c", "nginx.conf"], cpu)
 
 
