@@ -38,6 +38,12 @@ def stop(proc):
             proc.wait()
 
 
+def _nofile_hard():
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return hard if hard != resource.RLIM_INFINITY else 1 << 20
+
+
 def nginx_conf(workdir, body, worker_connections=4096):
     return """daemon off;
 master_process on;
@@ -55,7 +61,7 @@ http {
   scgi_temp_path %s/scgi;
   %s
 }
-""" % ((worker_connections * 2 + 64,) + (workdir,) * 2 + (worker_connections,) + (workdir,) * 5 + (body,))
+""" % ((min(worker_connections * 2 + 64, _nofile_hard()),) + (workdir,) * 2 + (worker_connections,) + (workdir,) * 5 + (body,))
 
 
 def parse_wrk(out):
