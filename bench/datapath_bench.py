@@ -401,6 +401,7 @@ class Bench:
         self.results = {}
         self.aims = []  # (section, aim, measured, pass)
         self.notes = []
+        self.starved = set()  # runs whose proxy got under 80% of its core(s)
         self.up = None
 
     # -- processes --
@@ -490,6 +491,9 @@ class Bench:
                     self.notes.append("%s %s: %d non-2xx, %d socket errors in round %d" % (
                         label, t.name, s["errors"], s.get("socket_errors", 0), r + 1))
                 print("  [%s] round %d %-18s %s" % (label, r + 1, t.name, brief(s)), flush=True)
+                share = s.get("proxy_cpu_share", 1.0) / (2 if "threads 2" in t.name else 1)
+                if share < 0.8:
+                    self.starved.add("%s %s" % (label, t.name))
         return {name: {k: med([s[k] for s in v]) for k in v[0] if isinstance(v[0][k], (int, float))}
                 for name, v in samples.items()}
 
@@ -546,9 +550,10 @@ end
                 if size <= MiB and not chunked:
                     if direction == "download":
                         r = self.wrk(t, "/f/%d" % size, connections=8)
-                        # wrk counts header bytes and the partly read responses in flight at the end.
+                        # wrk counts header bytes and the partly read responses in flight at the end,
+                        # and prints the total with 3 significant digits.
                         low, high = r["requests"] * size, r["requests"] * (size + 1024) + 8 * size
-                        if not (low <= r["bytes_read"] * 1.001 and r["bytes_read"] <= high * 1.001):
+                        if not (low * 0.99 <= r["bytes_read"] <= high * 1.01):  # wrk prints 3 digits
                             r["errors"] += 1
                             self.notes.append("relay %s download %d: %.0f bytes read for %d responses" % (
                                 t.name, size, r["bytes_read"], r["requests"]))
@@ -600,7 +605,8 @@ end
         res = self.rounds(targets, lambda t: self.wrk(t), "tiny")
         self.results["tiny"] = res
         ratio = res["claimgate"]["rps"] / res["nginx"]["rps"]
-        self.aim("tiny", "claimgate req/s >= 1.0x nginx", "%.2fx" % ratio, ratio >= 1.0)
+        self.aim("tiny", "claimgate req/s >= 1.0x nginx", "%.2fx (by CPU µs/req: %.2fx)" % (
+            ratio, res["nginx"]["cpu_us_per_req"] / res["claimgate"]["cpu_us_per_req"]), ratio >= 1.0)
         self.aim("tiny", "claimgate p99 <= nginx p99", "%.3f vs %.3f ms" % (res["claimgate"]["p99_ms"], res["nginx"]["p99_ms"]),
                  res["claimgate"]["p99_ms"] <= res["nginx"]["p99_ms"])
 
@@ -638,7 +644,8 @@ end
         self.results["cached"] = res
         for name in ("cg es256 cached", "cg eddsa cached"):
             ratio = res[name]["rps"] / res["claimgate plain"]["rps"]
-            self.aim("cached", "%s >= 0.95x claimgate plain" % name, "%.2fx" % ratio, ratio >= 0.95)
+            self.aim("cached", "%s >= 0.95x claimgate plain" % name, "%.2fx (by CPU µs/req: %.2fx)" % (
+                ratio, res["claimgate plain"]["cpu_us_per_req"] / res[name]["cpu_us_per_req"]), ratio >= 0.95)
 
     def raw_verify_us(self):
         """Raw signature-primitive verify time per algorithm, from jwt_bench's raw/<ALG> rows."""
@@ -724,7 +731,8 @@ end
         self.results["fresh_raw_verify_source"] = raw_src
         self.notes.append("raw verify us from " + raw_src)
         ratio = res["cg es256 fresh"]["rps"] / res["haproxy es256"]["rps"]
-        self.aim("fresh", "ES256 fresh claimgate >= 1.3x HAProxy jwt_verify", "%.2fx" % ratio, ratio >= 1.3)
+        self.aim("fresh", "ES256 fresh claimgate >= 1.3x HAProxy jwt_verify", "%.2fx (by CPU µs/req: %.2fx)" % (
+            ratio, res["haproxy es256"]["cpu_us_per_req"] / res["cg es256 fresh"]["cpu_us_per_req"]), ratio >= 1.3)
         for name in ("cg eddsa fresh", "cg rs256 fresh"):
             diff = res[name]["diff_us"]
             self.aim("fresh", "%s us/req - (plain + raw verify) <= 10 us" % name, "%+.1f us" % diff, diff <= 10)
@@ -968,8 +976,13 @@ def report(b):
     lines += ["", "### Aims", "", "| section | aim | measured | result |", "|---|---|---|---|"]
     for section, text, measured, ok in b.aims:
         lines.append("| %s | %s | %s | %s |" % (section, text, measured, "PASS" if ok else "FAIL"))
-    if b.notes:
-        lines += ["", "Notes:"] + ["- " + n for n in b.notes]
+    notes = list(b.notes)
+    if b.starved:
+        notes.append("proxy CPU share under 80%% of its core(s) in: %s. CPU 0 was shared with other work (or the "
+                     "load generator was the limit), so req/s and latency there understate the proxy; proxy CPU "
+                     "µs/req stays comparable (the 'by CPU µs/req' ratios)." % ", ".join(sorted(b.starved)))
+    if notes:
+        lines += ["", "Notes:"] + ["- " + n for n in notes]
     return "\n".join(lines)
 
 
