@@ -401,6 +401,7 @@ class Bench:
         self.results = {}
         self.aims = []  # (section, aim, measured, pass)
         self.notes = []
+        self.load_start = os.getloadavg()[0]
         self.starved = set()  # runs whose proxy got under 80% of its core(s)
         self.up = None
 
@@ -897,8 +898,9 @@ def brief(s):
 def report(b):
     R = b.results
     lines = ["", "## Data path: claimgate next to nginx and HAProxy", ""]
-    lines.append("binary `%s`; proxy on CPU 0, upstream nginx and load generator on CPU 1; %d round(s) of %d s, medians." % (
-        b.args.binary, b.args.rounds, b.args.duration))
+    lines.append("binary `%s`; proxy on CPU 0, upstream nginx and load generator on CPU 1; %d round(s) of %d s, medians; "
+                 "load average %.1f at the start, %.1f at the end." % (
+                     b.args.binary, b.args.rounds, b.args.duration, b.load_start, os.getloadavg()[0]))
     if "relay" in R:
         lines += ["", "### 1. Body relay (64 KiB/1 MiB: wrk -c8, req/s; larger: one curl stream, MB/s)", "",
                   "| transfer | nginx | claimgate | claimgate/nginx | nginx CPU s/GiB | claimgate CPU s/GiB |",
