@@ -38,13 +38,20 @@ def stop(proc):
             proc.wait()
 
 
-def nginx_conf(workdir, body):
+def _nofile_hard():
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return hard if hard != resource.RLIM_INFINITY else 1 << 20
+
+
+def nginx_conf(workdir, body, worker_connections=4096):
     return """daemon off;
 master_process on;
 worker_processes 1;
+worker_rlimit_nofile %d;
 pid %s/nginx.pid;
 error_log %s/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections %d; }
 http {
   access_log off;
   client_body_temp_path %s/body;
@@ -54,7 +61,7 @@ http {
   scgi_temp_path %s/scgi;
   %s
 }
-""" % ((workdir,) * 7 + (body,))
+""" % ((min(worker_connections * 2 + 64, _nofile_hard()),) + (workdir,) * 2 + (worker_connections,) + (workdir,) * 5 + (body,))
 
 
 def parse_wrk(out):
@@ -79,10 +86,10 @@ def require_tools(*tools):
             sys.exit("missing %s: scripts/install-deps.sh nginx wrk haproxy" % tool)
 
 
-def start_nginx(workdir, body, cpu):
+def start_nginx(workdir, body, cpu, worker_connections=4096):
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "nginx.conf"), "w") as f:
-        f.write(nginx_conf(workdir, body))
+        f.write(nginx_conf(workdir, body, worker_connections))
     return start([nginx_binary(), "-p", workdir, "-c", "nginx.conf"], cpu)
 
 
