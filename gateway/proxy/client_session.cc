@@ -70,6 +70,23 @@ bool wants_keep_alive(const http::RequestHead& head) {
   return head.version >= 11 ? !close : keep && !close;
 }
 
+// Runs `parser` over `in` as far as the bytes go; the body pieces land in the parser's list and
+// `consumed` grows by the bytes used. Incomplete input is not an error.
+template <bool isRequest>
+boost::system::error_code parse_body(ViewParser<isRequest>& parser, std::string_view in, std::size_t& consumed) {
+  while (!in.empty() && !parser.is_done()) {
+    boost::system::error_code ec;
+    // put() may use bytes and still say need_more (a body piece, then half a chunk header).
+    const std::size_t used = parser.put(net::buffer(in.data(), in.size()), ec);
+    in.remove_prefix(used);
+    consumed += used;
+    if (ec == bhttp::error::need_more) break;
+    if (ec) return ec;
+    if (used == 0) break;
+  }
+  return {};
+}
+
 // Body pieces of one round, framed for the receiving side, appended to `gather`.
 void frame_pieces(const std::vector<std::string_view>& pieces, bool chunked, bool last, std::array<char, 24>& header,
                   std::vector<net::const_buffer>& gather, std::uint64_t& bytes) {
@@ -109,7 +126,9 @@ ClientSession::~ClientSession() {
   worker_.shared().live_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void ClientSession::run() { do_read_head(); }
+// A new connection's request is usually on its way: read at once. A keep-alive connection waits
+// for readability first and takes its buffers only then.
+void ClientSession::run() { on_readable({}); }
 
 void ClientSession::on_drain() {
   if (waiting_for_request_) socket_.cancel();
@@ -188,6 +207,7 @@ void ClientSession::do_read_head() {
 void ClientSession::on_readable(error_code ec) {
   waiting_for_request_ = false;
   if (ec) return abort();  // idle timeout or drain: close quietly
+  if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
   head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
   set_deadline_at(head_deadline_);
   x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
@@ -384,21 +404,11 @@ void ClientSession::send_request_part() {
     x.request_body_started = true;
     if (x.request_body) {
       ViewParser<true>& parser = *x.request_body;
-      std::string_view in = x.client_in.bytes();
-      while (!in.empty() && !parser.is_done()) {
-        error_code ec;
-        // put() may use bytes and still say need_more (a body piece, then half a chunk header).
-        const std::size_t used = parser.put(net::buffer(in.data(), in.size()), ec);
-        in.remove_prefix(used);
-        consumed += used;
-        if (ec == bhttp::error::need_more) break;
-        if (ec) {
-          upstream_.reset();  // half a request went upstream: that connection can never be reused
-          keep_alive_ = false;
-          if (ec == bhttp::error::body_limit) return send_local_reply(http::reply_body_too_large());
-          return send_local_reply(http::reply_malformed_request(ec.message()));
-        }
-        if (used == 0) break;
+      if (const error_code ec = parse_body(parser, x.client_in.bytes(), consumed)) {
+        upstream_.reset();  // half a request went upstream: that connection can never be reused
+        keep_alive_ = false;
+        if (ec == bhttp::error::body_limit) return send_local_reply(http::reply_body_too_large());
+        return send_local_reply(http::reply_malformed_request(ec.message()));
       }
       x.request_body_done = parser.is_done();
       frame_pieces(x.pieces, true, x.request_body_done, x.chunk_header, x.gather, x.bytes_in);
@@ -449,17 +459,20 @@ void ClientSession::on_request_body_read(error_code ec, std::size_t bytes) {
 
 // ---- response relay -----------------------------------------------------------------------
 
+void ClientSession::start_response_parser() {
+  Exchange& x = *x_;
+  x.response.emplace();
+  x.response->header_limit(kMaxResponseHeaderBytes);
+  x.response->body_limit(boost::none);
+  if (x.head.method == "HEAD") x.response->skip(true);
+  x.response_fields.clear();
+  x.response->fields = &x.response_fields;
+  x.response->pieces = &x.pieces;
+}
+
 void ClientSession::read_response() {
   Exchange& x = *x_;
-  if (!x.response) {
-    x.response.emplace();
-    x.response->header_limit(kMaxResponseHeaderBytes);
-    x.response->body_limit(boost::none);
-    if (x.head.method == "HEAD") x.response->skip(true);
-    x.response_fields.clear();
-    x.response->fields = &x.response_fields;
-    x.response->pieces = &x.pieces;
-  }
+  if (!x.response) start_response_parser();
   InputBuffer& in = x.upstream_in;
   in.compact();
   if (in.end == in.capacity) {
@@ -506,13 +519,7 @@ void ClientSession::parse_response_head() {
     if (status >= 100 && status < 200) {
       // Interim responses are not relayed.
       x.upstream_in.consume(used);
-      x.response.reset();
-      x.response.emplace();
-      x.response->header_limit(kMaxResponseHeaderBytes);
-      x.response->body_limit(boost::none);
-      if (x.head.method == "HEAD") x.response->skip(true);
-      x.response->fields = &x.response_fields;
-      x.response->pieces = &x.pieces;
+      start_response_parser();
       if (x.upstream_in.size() == 0) return read_response();
       continue;
     }
@@ -550,18 +557,9 @@ void ClientSession::send_response_part() {
   x.pieces.clear();
   if (!x.response_head_written) x.gather.emplace_back(x.out_head.data(), x.out_head.size());
   std::size_t consumed = 0;
-  std::string_view in = x.upstream_in.bytes();
-  while (!in.empty() && !parser.is_done()) {
-    error_code ec;
-    const std::size_t used = parser.put(net::buffer(in.data(), in.size()), ec);
-    in.remove_prefix(used);
-    consumed += used;
-    if (ec == bhttp::error::need_more) break;
-    if (ec) {
-      log::warn("upstream_response_cut", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
-      return abort();
-    }
-    if (used == 0) break;
+  if (const error_code ec = parse_body(parser, x.upstream_in.bytes(), consumed)) {
+    log::warn("upstream_response_cut", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+    return abort();
   }
   frame_pieces(x.pieces, x.response_chunked, parser.is_done(), x.chunk_header, x.gather, x.bytes_out);
   if (x.gather.empty()) {

@@ -60,6 +60,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void read_request_body();
   void on_request_body_read(error_code ec, std::size_t bytes);
   // response relay
+  void start_response_parser();
   void read_response();
   void on_response_read(error_code ec, std::size_t bytes);
   void parse_response_head();
