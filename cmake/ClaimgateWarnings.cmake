@@ -16,3 +16,15 @@ function(claimgate_add_library name)
   add_library(claimgate::${name} ALIAS claimgate_${name})
   target_link_libraries(claimgate_${name} PUBLIC claimgate_include PRIVATE claimgate_warnings)
 endfunction()
+
+# claimgate_use_asio(<target>) for every target whose sources include Asio or Beast: links
+# claimgate::asio (the separate-compilation switches; the implementation is compiled once in
+# gateway/asio/) and reuses its precompiled header, so that header is compiled once per build
+# rather than once per target. The reuse needs the compile flags and definitions of
+# claimgate_asio: link claimgate_warnings PRIVATE as every target here does, and add no
+# definition or option that the Boost headers look at (GCC would warn "-Winvalid-pch" and
+# compile without it).
+function(claimgate_use_asio target)
+  target_link_libraries(${target} PUBLIC claimgate::asio)
+  target_precompile_headers(${target} REUSE_FROM claimgate_asio)
+endfunction()

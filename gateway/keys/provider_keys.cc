@@ -1,10 +1,9 @@
 #include "keys/provider_keys.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <random>
 
+#include "core/file_signature.h"
 #include "core/log.h"
 #include "jwks/file_loader.h"
 #include "jwks/jwks.h"
@@ -165,11 +164,7 @@ Result<jwt::KeySet, std::string> ProviderKeys::read_file() const {
 void ProviderKeys::poll_file() {
   if (stopped_) return;
   const std::string& path = spec_.source == KeySourceKind::JwksFile ? spec_.jwks_file : spec_.hmac_secret_file;
-  struct stat st {};
-  const std::string signature = ::stat(path.c_str(), &st) == 0
-                                    ? std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
-                                          ":" + std::to_string(st.st_size)
-                                    : std::string("missing");
+  const std::string signature = file_signature(path);
   if (signature != file_signature_ || !first_attempt_done()) {
     file_signature_ = signature;
     if (auto keys = read_file()) {

@@ -393,7 +393,8 @@ def main():
 # ---------------------------------------------------------------------------- auth helpers
 # Added for test_auth.py and test_keys.py; nothing above depends on them.
 
-# The routes of the config contract (issue 5), in order.
+# One route per policy kind (anonymous, roles, scopes, nested claim, path claim, optional, CORS
+# preflight, catch-all), in match order.
 CONTRACT_ROUTES = """
   - name: public
     match: { path_prefix: /public/ }

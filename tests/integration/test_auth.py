@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 5: the request path with real tokens, a real JWKS server and a real upstream. Assertions
+"""The request path with real tokens, a real JWKS server and a real upstream. Assertions
 are on what the client got (status, WWW-Authenticate, JSON body) and on what the upstream received
 (X-User-* injected, spoofed ones removed, Authorization forwarded, token query parameter dropped)."""
 import base64

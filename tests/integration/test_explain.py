@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 6: `claimgate explain`. One golden output per outcome: each reason name explain can produce
+"""`claimgate explain`. One golden output per outcome: each reason name explain can produce
 offline, each requirement kind, no route (404), a rejected path (400), and the --json shape.
 
 Determinism: every run passes --now NOW, tokens carry fixed iat/exp/nbf around NOW, the key ids are

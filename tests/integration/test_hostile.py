@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 9: hostile clients and faults against the real binary, beyond what test_proxy,
+"""Hostile clients and faults against the real binary, beyond what test_proxy,
 test_framing, test_auth and test_keys cover: several tokens while the JWKS fetch fails, a JWKS
 that grows to 3,000 keys, clients vanishing mid-upload and mid-download (the upstream connection
 is released), 10,000 idle keep-alive connections (RSS per connection), a 5,000-request pipelined

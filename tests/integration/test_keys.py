@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 4: provider keys at run time, against a real JWKS server process (jwks_server.py):
+"""Provider keys at run time, against a real JWKS server process (jwks_server.py):
 rotation, unknown-kid rate limit, the server down / slow / broken, HTTPS with a test CA,
 several providers, local JWKS and HMAC files, and keys made by `claimgate keygen`/`mint`."""
 import json

@@ -235,7 +235,7 @@ def verify_with_jwcrypto(token, jwks_text, issuer=None, audience=None):
 
 
 def usso_claims(issuer, audience="your-app", **extra):
-    """The USSO-style identity of issue 5."""
+    """A USSO-style identity: subject, tenant, workspace, roles and scopes."""
     claims = {
         "iss": issuer, "aud": audience, "sub": "user:alice123", "tenant_id": "tenant-42",
         "workspace_id": "ws-7", "roles": ["editor"], "scopes": ["read:users", "write:posts"],

@@ -180,7 +180,7 @@ TEST_CASE("compile rejects what can never work, naming the route") {
             .find("but the route's path has 0 captures") != std::string::npos);
 }
 
-TEST_CASE("the issue's example table") {
+TEST_CASE("a mixed table: each request reaches the first route that matches it") {
   const RouteTable table = compile({
       route("public", {.path_prefix = "/public/", .methods = {"GET", "HEAD"}}),
       route("admin", {.path_prefix = "/admin"}, Requirement::roles_any({"admin"})),
