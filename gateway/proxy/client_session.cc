@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "plan/request_plan.h"
+#include "proxy/client_stream.h"
 #include "proxy/forwarding.h"
 #include "proxy/worker.h"
 
@@ -105,22 +106,24 @@ void frame_pieces(const std::vector<std::string_view>& pieces, bool chunked, boo
 }
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), config_(worker.config()), socket_(std::move(socket)), timer_(worker.ioc()) {
+template <class Stream>
+ClientSession<Stream>::ClientSession(Worker& worker, Stream stream)
+    : worker_(worker), config_(worker.config()), stream_(std::move(stream)), timer_(worker.ioc()) {
   worker_.add_session(this);
   worker_.shared().live_connections.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
+  const auto remote = lowest_socket(stream_).remote_endpoint(ec);
   if (!ec) {
     const net::ip::address address = remote.address();
     client_ip_ = address.to_string();
     const auto v6 = address.is_v4() ? net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()) : address.to_v6();
     client_address_ = v6.to_bytes();
   }
-  socket_.set_option(tcp::no_delay(true), ec);
+  lowest_socket(stream_).set_option(tcp::no_delay(true), ec);
 }
 
-ClientSession::~ClientSession() {
+template <class Stream>
+ClientSession<Stream>::~ClientSession() {
   if (x_) worker_.exchanges().give_back(std::move(x_));
   worker_.remove_session(this);
   worker_.shared().live_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -128,29 +131,34 @@ ClientSession::~ClientSession() {
 
 // A new connection's request is usually on its way: read at once. A keep-alive connection waits
 // for readability first and takes its buffers only then.
-void ClientSession::run() { on_readable({}); }
+template <class Stream>
+void ClientSession<Stream>::run() { on_readable({}); }
 
-void ClientSession::on_drain() {
-  if (waiting_for_request_) socket_.cancel();
+template <class Stream>
+void ClientSession<Stream>::on_drain() {
+  if (waiting_for_request_) lowest_socket(stream_).cancel();
 }
 
 // ---- deadlines ----------------------------------------------------------------------------
 
-void ClientSession::set_deadline(milliseconds from_now) { set_deadline_at(clock::now() + from_now); }
+template <class Stream>
+void ClientSession<Stream>::set_deadline(milliseconds from_now) { set_deadline_at(clock::now() + from_now); }
 
-void ClientSession::set_deadline_at(clock::time_point deadline) {
+template <class Stream>
+void ClientSession<Stream>::set_deadline_at(clock::time_point deadline) {
   deadline_ = deadline;
   if (closed_ || (timer_waiting_ && timer_expiry_ <= deadline)) return;  // the timer fires first and looks again
   timer_expiry_ = deadline;
   timer_waiting_ = true;
   timer_.expires_at(deadline);
   timer_.async_wait(net::bind_allocator(HandlerAllocator<char, TimerMemory>(timer_memory_),
-                                        [self = shared_from_this(), generation = ++timer_generation_](error_code ec) {
+                                        [self = this->shared_from_this(), generation = ++timer_generation_](error_code ec) {
                                           self->on_timer(ec, generation);
                                         }));
 }
 
-void ClientSession::on_timer(error_code ec, std::uint64_t generation) {
+template <class Stream>
+void ClientSession<Stream>::on_timer(error_code ec, std::uint64_t generation) {
   if (generation != timer_generation_) return;  // superseded by an earlier deadline
   timer_waiting_ = false;
   if (ec || closed_) return;
@@ -158,12 +166,13 @@ void ClientSession::on_timer(error_code ec, std::uint64_t generation) {
   // Whatever waits now (a read, a write, a connect) ends with operation_aborted, read as a timeout.
   timed_out_ = true;
   error_code ignored;
-  socket_.cancel(ignored);
+  lowest_socket(stream_).cancel(ignored);
   if (upstream_) upstream_->socket.cancel(ignored);
   if (resolver_) resolver_->cancel();
 }
 
-boost::system::error_code ClientSession::timeout_or(error_code ec) {
+template <class Stream>
+boost::system::error_code ClientSession<Stream>::timeout_or(error_code ec) {
   if (ec == net::error::operation_aborted && timed_out_) {
     timed_out_ = false;
     return net::error::timed_out;
@@ -173,7 +182,8 @@ boost::system::error_code ClientSession::timeout_or(error_code ec) {
 
 // ---- request head -------------------------------------------------------------------------
 
-void ClientSession::do_read_head() {
+template <class Stream>
+void ClientSession<Stream>::do_read_head() {
   const Settings& s = config_->settings;
   if (x_) {
     InputBuffer& in = x_->client_in;
@@ -193,18 +203,19 @@ void ClientSession::do_read_head() {
       set_deadline_at(head_deadline_);
       in.compact();
       const std::size_t room = std::min(in.capacity - in.end, s.max_request_header_bytes + 4 - in.size());
-      return socket_.async_read_some(net::buffer(in.data.get() + in.end, room),
-                                     io([self = shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); }));
+      return stream_.async_read_some(net::buffer(in.data.get() + in.end, room),
+                                     io([self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_read_head(ec, n); }));
     }
     release_exchange();  // idle: hold no buffer
   }
   if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
   waiting_for_request_ = true;
   set_deadline(milliseconds(s.idle_timeout_ms));
-  socket_.async_wait(tcp::socket::wait_read, io([self = shared_from_this()](error_code ec) { self->on_readable(ec); }));
+  async_wait_readable(stream_, io([self = this->shared_from_this()](error_code ec) { self->on_readable(ec); }));
 }
 
-void ClientSession::on_readable(error_code ec) {
+template <class Stream>
+void ClientSession<Stream>::on_readable(error_code ec) {
   waiting_for_request_ = false;
   if (ec) return abort();  // idle timeout or drain: close quietly
   if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
@@ -213,17 +224,19 @@ void ClientSession::on_readable(error_code ec) {
   x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
   InputBuffer& in = x_->client_in;
   const std::size_t room = std::min(in.capacity, config_->settings.max_request_header_bytes + 4);
-  socket_.async_read_some(net::buffer(in.data.get(), room),
-                          io([self = shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); }));
+  stream_.async_read_some(net::buffer(in.data.get(), room),
+                          io([self = this->shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); }));
 }
 
-void ClientSession::on_read_head(error_code ec, std::size_t bytes) {
+template <class Stream>
+void ClientSession<Stream>::on_read_head(error_code ec, std::size_t bytes) {
   if (ec) return abort();  // header timeout or client gone: close quietly
   x_->client_in.end += bytes;
   do_read_head();
 }
 
-void ClientSession::on_head(std::size_t head_bytes) {
+template <class Stream>
+void ClientSession<Stream>::on_head(std::size_t head_bytes) {
   begin_request();
   const Settings& s = config_->settings;
   Exchange& x = *x_;
@@ -263,7 +276,8 @@ void ClientSession::on_head(std::size_t head_bytes) {
   run_plan(true);
 }
 
-void ClientSession::run_plan(bool may_wait) {
+template <class Stream>
+void ClientSession<Stream>::run_plan(bool may_wait) {
   Exchange& x = *x_;
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -283,10 +297,11 @@ void ClientSession::run_plan(bool may_wait) {
 }
 
 // An unknown kid: one refetch (shared with other waiting requests), waited on for a bounded time.
-void ClientSession::wait_for_keys(std::size_t provider) {
+template <class Stream>
+void ClientSession<Stream>::wait_for_keys(std::size_t provider) {
   const auth::Authenticator& authenticator = *config_->authenticator;
   const std::uint64_t wait = ++key_wait_id_;
-  auto self = shared_from_this();
+  auto self = this->shared_from_this();
   auto resume = [self, wait] {
     if (self->key_wait_id_ != wait) return;
     ++self->key_wait_id_;
@@ -296,7 +311,7 @@ void ClientSession::wait_for_keys(std::size_t provider) {
   const milliseconds max_wait(authenticator.provider(provider).spec().unknown_kid_wait_ms);
   if (!key_wait_timer_) key_wait_timer_.emplace(worker_.ioc());
   const bool accepted = authenticator.provider(provider).request_refresh(
-      [executor = socket_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
+      [executor = stream_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
   if (!accepted) return run_plan(false);
   set_deadline(max_wait + milliseconds(config_->settings.idle_timeout_ms));
   key_wait_timer_->expires_after(max_wait);
@@ -305,7 +320,8 @@ void ClientSession::wait_for_keys(std::size_t provider) {
   });
 }
 
-void ClientSession::prepare_upstream_request() {
+template <class Stream>
+void ClientSession<Stream>::prepare_upstream_request() {
   Exchange& x = *x_;
   const auth::Authenticator& authenticator = *config_->authenticator;
   const ForwardingContext context{client_ip_,
@@ -324,7 +340,8 @@ void ClientSession::prepare_upstream_request() {
 
 // ---- upstream connection ------------------------------------------------------------------
 
-void ClientSession::acquire_upstream(bool allow_pooled) {
+template <class Stream>
+void ClientSession<Stream>::acquire_upstream(bool allow_pooled) {
   ++attempt_;
   x_->request_body_started = false;
   x_->response_started = false;
@@ -338,17 +355,18 @@ void ClientSession::acquire_upstream(bool allow_pooled) {
   set_deadline(milliseconds(upstream_spec_->connect_timeout_ms));
   if (!ec) {
     upstream_->socket.async_connect(tcp::endpoint(address, upstream_spec_->port),
-                                    [self = shared_from_this()](error_code e) { self->on_connected(e); });
+                                    [self = this->shared_from_this()](error_code e) { self->on_connected(e); });
     return;
   }
   resolver_.emplace(worker_.ioc());
   resolver_->async_resolve(upstream_spec_->host, std::to_string(upstream_spec_->port),
-                           [self = shared_from_this()](error_code e, tcp::resolver::results_type results) {
+                           [self = this->shared_from_this()](error_code e, tcp::resolver::results_type results) {
                              self->on_resolved(e, std::move(results));
                            });
 }
 
-void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type results) {
+template <class Stream>
+void ClientSession<Stream>::on_resolved(error_code ec, tcp::resolver::results_type results) {
   ec = timeout_or(ec);
   if (ec) {
     worker_.metrics().record_connect_error(upstream_spec_->name);
@@ -356,12 +374,13 @@ void ClientSession::on_resolved(error_code ec, tcp::resolver::results_type resul
     upstream_.reset();
     return send_local_reply(http::reply_for(is_timeout(ec) ? http::UpstreamError::Timeout : http::UpstreamError::Unavailable));
   }
-  net::async_connect(upstream_->socket, results, [self = shared_from_this()](error_code e, const tcp::endpoint&) {
+  net::async_connect(upstream_->socket, results, [self = this->shared_from_this()](error_code e, const tcp::endpoint&) {
     self->on_connected(e);
   });
 }
 
-void ClientSession::on_connected(error_code ec) {
+template <class Stream>
+void ClientSession<Stream>::on_connected(error_code ec) {
   ec = timeout_or(ec);
   if (ec) {
     worker_.metrics().record_connect_error(upstream_spec_->name);
@@ -379,12 +398,13 @@ void ClientSession::on_connected(error_code ec) {
 
 // ---- request relay ------------------------------------------------------------------------
 
-void ClientSession::start_request_relay() {
+template <class Stream>
+void ClientSession<Stream>::start_request_relay() {
   x_->upstream_start = clock::now();
   if (x_->head.expect_continue && !x_->request_body_done && x_->client_in.size() == 0) {
     set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-    return net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
-                            [self = shared_from_this()](error_code ec, std::size_t) {
+    return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
                               if (ec) return self->abort();
                               self->read_request_body();
                             });
@@ -394,7 +414,8 @@ void ClientSession::start_request_relay() {
 
 // The head goes out together with the body bytes already read (gathered into one write); each
 // later write carries what one read brought.
-void ClientSession::send_request_part() {
+template <class Stream>
+void ClientSession<Stream>::send_request_part() {
   Exchange& x = *x_;
   x.gather.clear();
   x.pieces.clear();
@@ -424,12 +445,13 @@ void ClientSession::send_request_part() {
   if (x.gather.empty()) return read_request_body();
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
   net::async_write(upstream_->socket, std::span<const net::const_buffer>(x.gather),
-                   io([self = shared_from_this(), consumed](error_code ec, std::size_t) {
+                   io([self = this->shared_from_this(), consumed](error_code ec, std::size_t) {
                      self->on_request_part_written(ec, consumed);
                    }));
 }
 
-void ClientSession::on_request_part_written(error_code ec, std::size_t consumed) {
+template <class Stream>
+void ClientSession<Stream>::on_request_part_written(error_code ec, std::size_t consumed) {
   ec = timeout_or(ec);
   if (ec) return upstream_failed(ec, false);
   request_head_sent_ = true;
@@ -439,16 +461,18 @@ void ClientSession::on_request_part_written(error_code ec, std::size_t consumed)
   read_request_body();
 }
 
-void ClientSession::read_request_body() {
+template <class Stream>
+void ClientSession<Stream>::read_request_body() {
   InputBuffer& in = x_->client_in;
   in.compact();
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-  socket_.async_read_some(in.free_space(), io([self = shared_from_this()](error_code ec, std::size_t n) {
+  stream_.async_read_some(in.free_space(), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
                             self->on_request_body_read(ec, n);
                           }));
 }
 
-void ClientSession::on_request_body_read(error_code ec, std::size_t bytes) {
+template <class Stream>
+void ClientSession<Stream>::on_request_body_read(error_code ec, std::size_t bytes) {
   if (ec) {
     upstream_.reset();  // half a request went upstream: that connection can never be reused
     return abort();
@@ -459,7 +483,8 @@ void ClientSession::on_request_body_read(error_code ec, std::size_t bytes) {
 
 // ---- response relay -----------------------------------------------------------------------
 
-void ClientSession::start_response_parser() {
+template <class Stream>
+void ClientSession<Stream>::start_response_parser() {
   Exchange& x = *x_;
   x.response.emplace();
   x.response->header_limit(kMaxResponseHeaderBytes);
@@ -470,7 +495,8 @@ void ClientSession::start_response_parser() {
   x.response->pieces = &x.pieces;
 }
 
-void ClientSession::read_response() {
+template <class Stream>
+void ClientSession<Stream>::read_response() {
   Exchange& x = *x_;
   if (!x.response) start_response_parser();
   InputBuffer& in = x.upstream_in;
@@ -479,12 +505,13 @@ void ClientSession::read_response() {
     return upstream_failed(bhttp::error::header_limit, true);  // a response head over 64 KiB
   }
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
-  upstream_->socket.async_read_some(in.free_space(), io([self = shared_from_this()](error_code ec, std::size_t n) {
+  upstream_->socket.async_read_some(in.free_space(), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
                                       self->on_response_read(ec, n);
                                     }));
 }
 
-void ClientSession::on_response_read(error_code ec, std::size_t bytes) {
+template <class Stream>
+void ClientSession<Stream>::on_response_read(error_code ec, std::size_t bytes) {
   ec = timeout_or(ec);
   Exchange& x = *x_;
   ViewParser<false>& parser = *x.response;
@@ -504,7 +531,8 @@ void ClientSession::on_response_read(error_code ec, std::size_t bytes) {
   send_response_part();
 }
 
-void ClientSession::parse_response_head() {
+template <class Stream>
+void ClientSession<Stream>::parse_response_head() {
   Exchange& x = *x_;
   while (true) {
     ViewParser<false>& parser = *x.response;
@@ -550,7 +578,8 @@ void ClientSession::parse_response_head() {
   }
 }
 
-void ClientSession::send_response_part() {
+template <class Stream>
+void ClientSession<Stream>::send_response_part() {
   Exchange& x = *x_;
   ViewParser<false>& parser = *x.response;
   x.gather.clear();
@@ -568,13 +597,14 @@ void ClientSession::send_response_part() {
     return read_response();
   }
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-  net::async_write(socket_, std::span<const net::const_buffer>(x.gather),
-                   io([self = shared_from_this(), consumed](error_code ec, std::size_t) {
+  net::async_write(stream_, std::span<const net::const_buffer>(x.gather),
+                   io([self = this->shared_from_this(), consumed](error_code ec, std::size_t) {
                      self->on_response_part_written(ec, consumed);
                    }));
 }
 
-void ClientSession::on_response_part_written(error_code ec, std::size_t consumed) {
+template <class Stream>
+void ClientSession<Stream>::on_response_part_written(error_code ec, std::size_t consumed) {
   if (ec) return abort();
   Exchange& x = *x_;
   x.response_head_written = true;
@@ -584,7 +614,8 @@ void ClientSession::on_response_part_written(error_code ec, std::size_t consumed
   read_response();
 }
 
-void ClientSession::finish_exchange() {
+template <class Stream>
+void ClientSession<Stream>::finish_exchange() {
   Exchange& x = *x_;
   complete_request(x.response_status);
   const bool upstream_reusable = x.response->is_done() && x.response->keep_alive() && x.upstream_in.size() == 0 &&
@@ -600,7 +631,8 @@ void ClientSession::finish_exchange() {
 
 // ---- endings ------------------------------------------------------------------------------
 
-void ClientSession::begin_request() {
+template <class Stream>
+void ClientSession<Stream>::begin_request() {
   config_ = worker_.config();
   client_is_trusted_ = http::is_trusted(config_->settings.trusted_proxies, client_address_);
   request_in_progress_ = true;
@@ -613,7 +645,8 @@ void ClientSession::begin_request() {
   x_->head.method.clear();
 }
 
-void ClientSession::complete_request(unsigned status) {
+template <class Stream>
+void ClientSession<Stream>::complete_request(unsigned status) {
   if (!request_in_progress_) return;
   request_in_progress_ = false;
   Exchange& x = *x_;
@@ -648,12 +681,14 @@ void ClientSession::complete_request(unsigned status) {
                         {"bytes_out", x.bytes_out}});
 }
 
-bool ClientSession::can_retry(error_code ec) const {
+template <class Stream>
+bool ClientSession<Stream>::can_retry(error_code ec) const {
   return attempt_ == 1 && upstream_ && upstream_->reused && !x_->request_body_started && x_->request_body_done &&
          is_connection_loss(ec);
 }
 
-void ClientSession::upstream_failed(error_code ec, bool response_bytes_seen) {
+template <class Stream>
+void ClientSession<Stream>::upstream_failed(error_code ec, bool response_bytes_seen) {
   if (!response_bytes_seen && can_retry(ec)) {
     // A pooled connection the upstream had already closed: replay the bodiless request once.
     upstream_.reset();
@@ -671,7 +706,8 @@ void ClientSession::upstream_failed(error_code ec, bool response_bytes_seen) {
   send_local_reply(http::reply_for(kind));
 }
 
-void ClientSession::send_local_reply(const http::LocalReply& reply) {
+template <class Stream>
+void ClientSession<Stream>::send_local_reply(const http::LocalReply& reply) {
   Exchange& x = *x_;
   const bool body_unread = !x.request_body_done;
   const bool close = reply.close_connection || !keep_alive_ || body_unread ||
@@ -697,11 +733,12 @@ void ClientSession::send_local_reply(const http::LocalReply& reply) {
   x.bytes_out += body.size();
   x.response_status = reply.status;
   set_deadline(milliseconds(config_->settings.idle_timeout_ms));
-  net::async_write(socket_, net::buffer(out.data(), out.size()),
-                   io([self = shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); }));
+  net::async_write(stream_, net::buffer(out.data(), out.size()),
+                   io([self = this->shared_from_this(), close](error_code ec, std::size_t) { self->on_local_reply_written(ec, close); }));
 }
 
-void ClientSession::on_local_reply_written(error_code ec, bool close) {
+template <class Stream>
+void ClientSession<Stream>::on_local_reply_written(error_code ec, bool close) {
   complete_request(x_->response_status);
   if (ec) return abort();
   upstream_.reset();
@@ -715,29 +752,33 @@ void ClientSession::on_local_reply_written(error_code ec, bool close) {
   do_read_head();
 }
 
-void ClientSession::release_exchange() {
+template <class Stream>
+void ClientSession<Stream>::release_exchange() {
   if (x_) worker_.exchanges().give_back(std::move(x_));
 }
 
-void ClientSession::close_gracefully() {
+template <class Stream>
+void ClientSession<Stream>::close_gracefully() {
   // Half-close, then read and discard for a moment: closing with unread bytes would send a RST
   // that can destroy the response still in flight to the client.
   release_exchange();
   error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  shutdown_send(stream_, ec);
   if (ec) return abort();
   set_deadline(kLingerTime);
   do_linger();
 }
 
-void ClientSession::do_linger() {
-  socket_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](error_code ec, std::size_t) {
+template <class Stream>
+void ClientSession<Stream>::do_linger() {
+  stream_.async_read_some(net::buffer(linger_buffer_), [self = this->shared_from_this()](error_code ec, std::size_t) {
     if (ec) return self->abort();
     self->do_linger();
   });
 }
 
-void ClientSession::abort() {
+template <class Stream>
+void ClientSession<Stream>::abort() {
   // A request cut short: the client went away (499, as nginx logs it) or the response broke.
   if (request_in_progress_ && x_) complete_request(x_->response_started ? x_->response_status : 499);
   request_in_progress_ = false;
@@ -750,7 +791,9 @@ void ClientSession::abort() {
   upstream_.reset();
   if (resolver_) resolver_->cancel();
   error_code ec;
-  socket_.close(ec);
+  lowest_socket(stream_).close(ec);
 }
+
+template class ClientSession<tcp::socket>;
 
 }  // namespace claimgate::proxy

@@ -23,14 +23,23 @@ namespace claimgate::proxy {
 
 class Worker;
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+// What the worker holds of every connection, whatever its byte stream.
+class Session {
  public:
-  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket);
-  ~ClientSession();
+  virtual ~Session() = default;
+  // Drain: a connection waiting for its next request is closed now; others finish their request.
+  virtual void on_drain() = 0;
+};
+
+// Stream: the client's byte stream (a TCP socket; a TLS stream over one), see client_stream.h.
+template <class Stream>
+class ClientSession final : public Session, public std::enable_shared_from_this<ClientSession<Stream>> {
+ public:
+  ClientSession(Worker& worker, Stream stream);
+  ~ClientSession() override;
 
   void run();
-  // Drain: a connection waiting for its next request is closed now; others finish their request.
-  void on_drain();
+  void on_drain() override;
 
  private:
   using error_code = boost::system::error_code;
@@ -89,7 +98,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   Worker& worker_;
   RuntimeConfigPtr config_;
-  boost::asio::ip::tcp::socket socket_;
+  Stream stream_;
   std::string client_ip_;
   std::array<std::uint8_t, 16> client_address_{};
   bool client_is_trusted_ = false;

@@ -54,7 +54,7 @@ void Worker::on_accept(const boost::system::error_code& ec, tcp::socket socket) 
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
-      std::make_shared<ClientSession>(*this, std::move(socket))->run();
+      std::make_shared<ClientSession<tcp::socket>>(*this, std::move(socket))->run();
     }
   } else if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
              ec == net::error::no_buffer_space || ec == net::error::no_memory) {
@@ -99,8 +99,8 @@ void Worker::begin_drain() {
   accept_backoff_.cancel();
   pool_.close_all();
   // Copy: closing a session can destroy it, which removes it from sessions_.
-  const std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-  for (ClientSession* s : sessions) s->on_drain();
+  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
+  for (Session* s : sessions) s->on_drain();
 }
 
 }  // namespace claimgate::proxy

@@ -21,7 +21,7 @@
 
 namespace claimgate::proxy {
 
-class ClientSession;
+class Session;
 
 struct SharedState {
   explicit SharedState(RuntimeConfigPtr c) : config_(std::move(c)) {}
@@ -70,8 +70,8 @@ class Worker {
   auth::TokenVerifier& verifier(const RuntimeConfig& config);
   SharedState& shared() { return shared_; }
 
-  void add_session(ClientSession* s) { sessions_.insert(s); }
-  void remove_session(ClientSession* s) { sessions_.erase(s); }
+  void add_session(Session* s) { sessions_.insert(s); }
+  void remove_session(Session* s) { sessions_.erase(s); }
 
  private:
   void do_accept();
@@ -83,7 +83,7 @@ class Worker {
   std::uint64_t config_generation_ = ~std::uint64_t{0};
   // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them sessions that
   // unregister themselves here.
-  std::unordered_set<ClientSession*> sessions_;
+  std::unordered_set<Session*> sessions_;
   boost::asio::io_context ioc_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
   // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
