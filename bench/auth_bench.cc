@@ -6,6 +6,7 @@
 // Each row reports allocs_per_iter, counted by the malloc family defined in this binary
 // (operator new goes through malloc); the cached-token target is 0.
 // CLAIMGATE_BENCH_CACHE_ENTRIES overrides 200,000 (e.g. smaller under valgrind).
+// Times are CPU time on a shared machine: compare rows of one run, or use callgrind.
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -65,14 +66,17 @@ using namespace claimgate;
 
 namespace {
 
-constexpr std::int64_t kFreshIterations = 400;  // per run; each uses a new token
-constexpr int kRepetitions = 5;
-constexpr std::size_t kFreshTokens = kFreshIterations * (kRepetitions + 1);  // one spare run for warm-up
-
-std::size_t cache_entries() {
-  const char* env = std::getenv("CLAIMGATE_BENCH_CACHE_ENTRIES");
-  return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : 200'000;
+std::size_t from_env(const char* name, std::size_t fallback) {
+  const char* env = std::getenv(name);
+  return env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : fallback;
 }
+
+// Per run; each iteration uses a new token. CLAIMGATE_BENCH_FRESH_ITERATIONS overrides it (valgrind).
+const std::int64_t kFreshIterations = static_cast<std::int64_t>(from_env("CLAIMGATE_BENCH_FRESH_ITERATIONS", 400));
+constexpr int kRepetitions = 5;
+const std::size_t kFreshTokens = static_cast<std::size_t>(kFreshIterations) * (kRepetitions + 1);  // one spare run
+
+std::size_t cache_entries() { return from_env("CLAIMGATE_BENCH_CACHE_ENTRIES", 200'000); }
 
 void require(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(what);
@@ -223,7 +227,8 @@ void report_allocations(benchmark::State& state, std::uint64_t before) {
       static_cast<double>(g_allocations.load(std::memory_order_relaxed) - before), benchmark::Counter::kAvgIterations);
 }
 
-void fresh_token(benchmark::State& state, jwt::Algorithm alg) {
+// noinline: valgrind --toggle-collect finds these two by name.
+[[gnu::noinline]] void fresh_token(benchmark::State& state, jwt::Algorithm alg) {
   World& w = world();
   Provider& p = w.provider(alg);
   std::size_t& cursor = w.fresh_cursor[cursor_index(alg)];
@@ -246,7 +251,7 @@ void fresh_token(benchmark::State& state, jwt::Algorithm alg) {
   }
 }
 
-void cached_token(benchmark::State& state, jwt::Algorithm alg) {
+[[gnu::noinline]] void cached_token(benchmark::State& state, jwt::Algorithm alg) {
   World& w = world();
   const std::string& token = w.provider(alg).tokens.back();  // never one of the fresh ones in use
   if (w.verifier->verify(token, w.now).status != auth::VerifyStatus::Verified) state.SkipWithError("did not verify");

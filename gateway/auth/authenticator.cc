@@ -32,7 +32,15 @@ std::optional<std::size_t> Authenticator::provider_by_name(std::string_view name
 TokenCache::TokenCache(std::size_t capacity)
     : buckets_((capacity + kWays - 1) / kWays), slots_(buckets_.size() * kWays) {}
 
-std::uint64_t TokenCache::hash(std::string_view token) { return std::hash<std::string_view>{}(token); }
+// The last kHashedTailBytes of a token are its signature: distinct for every token an issuer
+// signed, so hashing only them spreads entries as well as hashing everything, for a fraction of
+// the cost on long (RSA) tokens. Tokens that share a tail only share a bucket; the full compare
+// in locate() still tells them apart.
+std::uint64_t TokenCache::hash(std::string_view token) {
+  constexpr std::size_t kHashedTailBytes = 48;
+  const std::string_view tail = token.size() > kHashedTailBytes ? token.substr(token.size() - kHashedTailBytes) : token;
+  return std::hash<std::string_view>{}(tail) ^ (token.size() * 0x9e3779b97f4a7c15ULL);
+}
 
 std::size_t TokenCache::locate(std::size_t bucket, std::uint32_t tag, std::string_view token) const {
   const Bucket& b = buckets_[bucket];
@@ -187,8 +195,10 @@ VerifyOutcome TokenVerifier::verify(std::string_view token, std::int64_t now) {
   identity->provider = provider;
   identity->roles = verified->claims.strings_at(spec.roles_claim);
   identity->scopes = verified->claims.strings_at(spec.scopes_claim);
-  const auto first_dot = token.find('.');
-  identity->payload_segment = std::string(token.substr(first_dot + 1, token.rfind('.') - first_dot - 1));
+  if (!authenticator_->settings().payload_header.empty()) {
+    const auto first_dot = token.find('.');
+    identity->payload_segment = std::string(token.substr(first_dot + 1, token.rfind('.') - first_dot - 1));
+  }
   identity->token = std::move(*verified);
   IdentityPtr shared = std::move(identity);
   if (cache_.capacity() > 0) remember(token, shared, resolver.keys->generation, now);

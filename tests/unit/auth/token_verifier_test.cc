@@ -41,7 +41,7 @@ std::string token_for(const std::string& sub, std::int64_t exp = kNow + 600, con
 }
 
 struct Fixture {
-  Fixture() {
+  explicit Fixture(AuthSettings settings = {}) {
     secret_path = "/tmp/claimgate-token-verifier-test-" + std::to_string(::getpid()) + ".secret";
     std::ofstream(secret_path) << kSecret;
     keys::ProviderSpec spec;
@@ -53,7 +53,7 @@ struct Fixture {
     spec.verify.leeway_s = 5;
     provider = std::make_shared<keys::ProviderKeys>(control, spec);
     provider->start();  // a file source loads synchronously
-    authenticator = std::make_shared<Authenticator>(AuthSettings{}, std::vector{provider});
+    authenticator = std::make_shared<Authenticator>(std::move(settings), std::vector{provider});
   }
   ~Fixture() {
     provider->stop();
@@ -168,4 +168,31 @@ TEST_CASE("many distinct tokens through a small cache all verify") {
     }
   }
   CHECK(verifier.cache_stats().evictions > 0);
+}
+
+TEST_CASE("the payload segment is kept only when a payload header is configured") {
+  const std::string token = token_for("alice");
+  const std::string payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  {
+    Fixture f;
+    TokenVerifier verifier(f.authenticator, 0);
+    CHECK(verifier.verify(token, kNow).identity->payload_segment.empty());
+  }
+  AuthSettings settings;
+  settings.payload_header = "X-User-Claims";
+  Fixture f(settings);
+  TokenVerifier verifier(f.authenticator, 0);
+  CHECK(verifier.verify(token, kNow).identity->payload_segment == payload);
+}
+
+TEST_CASE("tokens that end alike are still told apart") {
+  TokenCache cache(64);
+  const std::string tail(64, 'z');
+  cache.insert("a" + tail, entry(1));
+  cache.insert("b" + tail, entry(2));
+  REQUIRE(cache.find("a" + tail) != nullptr);
+  REQUIRE(cache.find("b" + tail) != nullptr);
+  CHECK(cache.find("a" + tail)->valid_until == 1);
+  CHECK(cache.find("b" + tail)->valid_until == 2);
+  CHECK(cache.find("c" + tail) == nullptr);
 }
