@@ -25,6 +25,12 @@
 #include <unistd.h>
 #include <vector>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>  // valgrind --tool=callgrind --collect-atstart=no counts only the timed loops
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
+
 #include "auth/authenticator.h"
 #include "jwt/base64url.h"
 #include "keys/provider_keys.h"
@@ -227,8 +233,7 @@ void report_allocations(benchmark::State& state, std::uint64_t before) {
       static_cast<double>(g_allocations.load(std::memory_order_relaxed) - before), benchmark::Counter::kAvgIterations);
 }
 
-// noinline: valgrind --toggle-collect finds these two by name.
-[[gnu::noinline]] void fresh_token(benchmark::State& state, jwt::Algorithm alg) {
+void fresh_token(benchmark::State& state, jwt::Algorithm alg) {
   World& w = world();
   Provider& p = w.provider(alg);
   std::size_t& cursor = w.fresh_cursor[cursor_index(alg)];
@@ -240,27 +245,31 @@ void report_allocations(benchmark::State& state, std::uint64_t before) {
   }
   const std::uint64_t misses = w.verifier->cache_stats().misses;
   const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  CALLGRIND_TOGGLE_COLLECT;
   for (auto _ : state) {
     const auth::VerifyOutcome v = w.verifier->verify(p.tokens[cursor++], w.now);
     if (v.status != auth::VerifyStatus::Verified) state.SkipWithError("token did not verify");
     benchmark::DoNotOptimize(v);
   }
+  CALLGRIND_TOGGLE_COLLECT;
   report_allocations(state, before);
   if (w.verifier->cache_stats().misses - misses != static_cast<std::uint64_t>(state.iterations())) {
     state.SkipWithError("a fresh token hit the cache");
   }
 }
 
-[[gnu::noinline]] void cached_token(benchmark::State& state, jwt::Algorithm alg) {
+void cached_token(benchmark::State& state, jwt::Algorithm alg) {
   World& w = world();
   const std::string& token = w.provider(alg).tokens.back();  // never one of the fresh ones in use
   if (w.verifier->verify(token, w.now).status != auth::VerifyStatus::Verified) state.SkipWithError("did not verify");
   const std::uint64_t hits = w.verifier->cache_stats().hits;
   const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  CALLGRIND_TOGGLE_COLLECT;
   for (auto _ : state) {
     auth::VerifyOutcome v = w.verifier->verify(token, w.now);
     benchmark::DoNotOptimize(v);
   }
+  CALLGRIND_TOGGLE_COLLECT;
   report_allocations(state, before);
   if (w.verifier->cache_stats().hits - hits != static_cast<std::uint64_t>(state.iterations())) {
     state.SkipWithError("the cached token missed");

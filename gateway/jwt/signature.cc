@@ -120,11 +120,13 @@ std::size_t raw_ecdsa_to_der(Bytes raw, std::size_t half, std::array<unsigned ch
 // fetches the signature implementation, and PSS parameters are parsed) and reused for every
 // signature after that: EVP_DigestVerifyInit repeats that work, allocates a context and takes
 // OpenSSL's store lock on every call. The digest is computed separately on a reused context.
-// A slot holds a reference on its EVP_PKEY (EVP_PKEY_CTX_new_from_pkey takes one), so a key
-// pointer cannot be reused by another key while its slot lives; slots are few and recycled
-// round-robin, so keys from old key sets are released after a rotation.
+// The context works on this thread's own copy of the key (EVP_PKEY_dup), so that threads share
+// no reference counts, locks or cached Montgomery values inside OpenSSL's key objects.
+// A slot keeps a reference on the key set's EVP_PKEY it was made for, so that pointer cannot be
+// reused by another key while the slot lives; slots are few and recycled round-robin, so keys
+// from old key sets are released after a rotation.
 struct VerifySlot {
-  const EVP_PKEY* pkey = nullptr;
+  OpensslPtr<EVP_PKEY> key;  // the key set's object, up-referenced: identifies the slot
   Algorithm alg = Algorithm::RS256;
   OpensslPtr<EVP_PKEY_CTX> ctx;
 };
@@ -143,7 +145,10 @@ ThreadVerifyState& thread_verify_state() {
 }
 
 OpensslPtr<EVP_PKEY_CTX> new_verify_ctx(Algorithm alg, EVP_PKEY* pkey) {
-  OpensslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  // The context holds its own reference on the copy.
+  OpensslPtr<EVP_PKEY> copy(EVP_PKEY_dup(pkey));
+  if (!copy) ERR_clear_error();
+  OpensslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, copy ? copy.get() : pkey, nullptr));
   bool ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1 && EVP_PKEY_CTX_set_signature_md(ctx.get(), digest_for(alg)) == 1;
   // An RSA key defaults to PKCS#1 v1.5 padding (RS*). For PS*, RFC 7518 section 3.5 wants MGF1
   // with the signature's hash (OpenSSL's default) and a salt as long as that hash.
@@ -160,14 +165,17 @@ OpensslPtr<EVP_PKEY_CTX> new_verify_ctx(Algorithm alg, EVP_PKEY* pkey) {
 
 EVP_PKEY_CTX* verify_ctx(ThreadVerifyState& state, Algorithm alg, EVP_PKEY* pkey) {
   for (VerifySlot& slot : state.slots) {
-    if (slot.pkey == pkey && slot.alg == alg && slot.ctx) return slot.ctx.get();
+    if (slot.key.get() == pkey && slot.alg == alg && slot.ctx) return slot.ctx.get();
   }
   OpensslPtr<EVP_PKEY_CTX> ctx = new_verify_ctx(alg, pkey);
-  if (!ctx) return nullptr;
+  if (!ctx || EVP_PKEY_up_ref(pkey) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
   VerifySlot& slot = state.slots[state.next];
   state.next = (state.next + 1) % kVerifySlots;
   slot.ctx = std::move(ctx);
-  slot.pkey = pkey;
+  slot.key.reset(pkey);
   slot.alg = alg;
   return slot.ctx.get();
 }
