@@ -4,17 +4,16 @@
 // cache need no locks.
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "auth/auth_settings.h"
 #include "auth/claim_headers.h"
 #include "auth/identity.h"
+#include "auth/token_cache.h"
 #include "keys/provider_keys.h"
 
 namespace claimgate::auth {
@@ -54,33 +53,24 @@ struct TokenCacheStats {
 
 class TokenVerifier {
  public:
+  // `cache_entries` is rounded up to a multiple of TokenCache::kWays; 0 disables the cache.
   TokenVerifier(std::shared_ptr<const Authenticator> authenticator, std::size_t cache_entries);
 
+  // A cache hit allocates nothing: the identity is shared with the cache.
   VerifyOutcome verify(std::string_view token, std::int64_t now_unix_s);
 
   const Authenticator& authenticator() const { return *authenticator_; }
   const TokenCacheStats& cache_stats() const { return stats_; }
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  struct CacheEntry {
-    IdentityPtr identity;
-    std::uint64_t key_generation;
-    std::int64_t valid_until;  // exp + leeway; tokens without exp are cached for at most an hour
-    std::list<std::string>::iterator lru;
-  };
+  class Resolver;
 
   const keys::KeySnapshot* keys_of(std::size_t provider);
   void remember(std::string_view token, const IdentityPtr& identity, std::uint64_t generation, std::int64_t now);
 
   std::shared_ptr<const Authenticator> authenticator_;
   std::vector<std::pair<std::uint64_t, std::shared_ptr<const keys::KeySnapshot>>> snapshots_;
-  std::size_t capacity_;
-  std::unordered_map<std::string, CacheEntry, StringHash, std::equal_to<>> cache_;
-  std::list<std::string> lru_;  // most recent first
+  TokenCache cache_;
   TokenCacheStats stats_;
 };
 

@@ -16,7 +16,7 @@ struct Identity {
   std::size_t provider = 0;
   std::vector<std::string> roles;
   std::vector<std::string> scopes;
-  std::string payload_segment;  // the token's base64url payload, for the optional payload header
+  std::string payload_segment;  // the token's base64url payload when a payload header is configured, else empty
 };
 
 using IdentityPtr = std::shared_ptr<const Identity>;

@@ -14,23 +14,36 @@ namespace {
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
 constexpr std::size_t kInitialCapacity = 16 * 1024;
 
-simdjson::dom::parser& thread_parser() {
-  thread_local simdjson::dom::parser parser = [] {
-    simdjson::dom::parser p;
-    // simdjson's own limit sits above ours so that ours decides the boundary; it only guards
-    // documents deep enough to matter to its fixed-size stacks.
-    // A failed allocation shows up again as a parse error.
-    [[maybe_unused]] const auto error = p.allocate(kInitialCapacity, kMaxJsonDepth + 2);
-    return p;
-  }();
-  return parser;
+simdjson::dom::parser make_parser() {
+  simdjson::dom::parser p;
+  // simdjson's own limit sits above ours so that ours decides the boundary; it only guards
+  // documents deep enough to matter to its fixed-size stacks.
+  // A failed allocation shows up again as a parse error.
+  [[maybe_unused]] const auto error = p.allocate(kInitialCapacity, kMaxJsonDepth + 2);
+  return p;
 }
 
-Result<simdjson::dom::object, Error> parse_padded_object(std::string& json) {
+// Three parsers per thread: a parsed document lives until its parser's next parse, and the
+// payload document is read before and after the header is parsed.
+enum class ParserUse { General, Header, Payload };
+
+simdjson::dom::parser& thread_parser(ParserUse use = ParserUse::General) {
+  thread_local simdjson::dom::parser general = make_parser();
+  thread_local simdjson::dom::parser header = make_parser();
+  thread_local simdjson::dom::parser payload = make_parser();
+  switch (use) {
+    case ParserUse::Header: return header;
+    case ParserUse::Payload: return payload;
+    case ParserUse::General: break;
+  }
+  return general;
+}
+
+Result<simdjson::dom::object, Error> parse_padded_object(std::string& json, ParserUse use = ParserUse::General) {
   const std::size_t size = json.size();
   json.append(kJsonPadding, '\0');
   simdjson::dom::object object;
-  const auto error = thread_parser().parse(json.data(), size, false).get(object);
+  const auto error = thread_parser(use).parse(json.data(), size, false).get(object);
   json.resize(size);
   if (error == simdjson::DEPTH_ERROR) return fail(Error::JsonTooDeep);
   if (error) return fail(Error::BadJson);
@@ -131,7 +144,7 @@ Result<ClaimValue::Object, Error> parse_json_object(std::string& json) {
 }
 
 Result<HeaderMembers, Error> parse_header_members(std::string& json) {
-  const auto object = parse_padded_object(json);
+  const auto object = parse_padded_object(json, ParserUse::Header);
   if (!object) return fail(object.error());
   HeaderMembers out;
   NameSet names;
@@ -157,6 +170,32 @@ Result<std::string, Error> peek_string_member(std::string& json, std::string_vie
   std::string_view value;
   if ((*object)[name].get(value)) return fail(if_absent);
   return std::string(value);
+}
+
+namespace {
+thread_local simdjson::dom::object payload_object;
+thread_local bool payload_parsed = false;
+}  // namespace
+
+Result<void, Error> parse_payload(std::string& json) {
+  payload_parsed = false;
+  const auto object = parse_padded_object(json, ParserUse::Payload);
+  if (!object) return fail(object.error());
+  payload_object = *object;
+  payload_parsed = true;
+  return {};
+}
+
+Result<std::string_view, Error> payload_string_member(std::string_view name, Error if_absent) {
+  if (!payload_parsed) return fail(Error::BadJson);
+  std::string_view value;
+  if (payload_object[name].get(value)) return fail(if_absent);
+  return value;
+}
+
+Result<ClaimValue::Object, Error> payload_claims() {
+  if (!payload_parsed) return fail(Error::BadJson);
+  return to_object(payload_object, 1);
 }
 
 }  // namespace claimgate::jwt

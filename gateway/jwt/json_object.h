@@ -41,4 +41,14 @@ Result<HeaderMembers, Error> parse_header_members(std::string& json);
 // before verification). `if_absent` when it is missing or not a string.
 Result<std::string, Error> peek_string_member(std::string& json, std::string_view name, Error if_absent);
 
+// The token payload, parsed once per verification: parse_payload() keeps the parsed document in
+// this thread's payload parser (not the one parse_header_members and parse_json_object use), so
+// its "iss" can be read before the signature is checked and its claims built after, without
+// decoding or parsing it twice. The two readers answer for the last parse_payload() on this
+// thread, and string_views they return live until the next one; BadJson when none succeeded.
+Result<void, Error> parse_payload(std::string& json);
+Result<std::string_view, Error> payload_string_member(std::string_view name, Error if_absent);
+// As parse_json_object would answer for the same text (repeats, depth).
+Result<ClaimValue::Object, Error> payload_claims();
+
 }  // namespace claimgate::jwt

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "jwt/openssl_ptr.h"
 
@@ -115,17 +116,81 @@ std::size_t raw_ecdsa_to_der(Bytes raw, std::size_t half, std::array<unsigned ch
   return at + body_size;
 }
 
-bool digest_verify(Algorithm alg, EVP_PKEY* pkey, std::string_view input, Bytes sig, std::size_t sig_size) {
-  OpensslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, digest_for(alg), nullptr, pkey) == 1;
+// One verification context per (key, algorithm) and thread, set up once (EVP_PKEY_verify_init
+// fetches the signature implementation, and PSS parameters are parsed) and reused for every
+// signature after that: EVP_DigestVerifyInit repeats that work, allocates a context and takes
+// OpenSSL's store lock on every call. The digest is computed separately on a reused context.
+// The context works on this thread's own copy of the key (EVP_PKEY_dup), so that threads share
+// no reference counts, locks or cached Montgomery values inside OpenSSL's key objects.
+// A slot keeps a reference on the key set's EVP_PKEY it was made for, so that pointer cannot be
+// reused by another key while the slot lives; slots are few and recycled round-robin, so keys
+// from old key sets are released after a rotation.
+struct VerifySlot {
+  OpensslPtr<EVP_PKEY> key;  // the key set's object, up-referenced: identifies the slot
+  Algorithm alg = Algorithm::RS256;
+  OpensslPtr<EVP_PKEY_CTX> ctx;
+};
+
+constexpr std::size_t kVerifySlots = 16;
+
+struct ThreadVerifyState {
+  std::array<VerifySlot, kVerifySlots> slots;
+  std::size_t next = 0;
+  OpensslPtr<EVP_MD_CTX> digest{EVP_MD_CTX_new()};
+};
+
+ThreadVerifyState& thread_verify_state() {
+  thread_local ThreadVerifyState state;
+  return state;
+}
+
+OpensslPtr<EVP_PKEY_CTX> new_verify_ctx(Algorithm alg, EVP_PKEY* pkey) {
+  // The context holds its own reference on the copy.
+  OpensslPtr<EVP_PKEY> copy(EVP_PKEY_dup(pkey));
+  if (!copy) ERR_clear_error();
+  OpensslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, copy ? copy.get() : pkey, nullptr));
+  bool ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1 && EVP_PKEY_CTX_set_signature_md(ctx.get(), digest_for(alg)) == 1;
   // An RSA key defaults to PKCS#1 v1.5 padding (RS*). For PS*, RFC 7518 section 3.5 wants MGF1
   // with the signature's hash (OpenSSL's default) and a salt as long as that hash.
   if (ok && is_pss(alg)) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+    ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) == 1;
   }
-  ok = ok && EVP_DigestVerify(ctx.get(), sig, sig_size, bytes(input), input.size()) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return ctx;
+}
+
+EVP_PKEY_CTX* verify_ctx(ThreadVerifyState& state, Algorithm alg, EVP_PKEY* pkey) {
+  for (VerifySlot& slot : state.slots) {
+    if (slot.key.get() == pkey && slot.alg == alg && slot.ctx) return slot.ctx.get();
+  }
+  OpensslPtr<EVP_PKEY_CTX> ctx = new_verify_ctx(alg, pkey);
+  if (!ctx || EVP_PKEY_up_ref(pkey) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  VerifySlot& slot = state.slots[state.next];
+  state.next = (state.next + 1) % kVerifySlots;
+  slot.ctx = std::move(ctx);
+  slot.key.reset(pkey);
+  slot.alg = alg;
+  return slot.ctx.get();
+}
+
+bool digest_verify(Algorithm alg, EVP_PKEY* pkey, std::string_view input, Bytes sig, std::size_t sig_size) {
+  if (pkey == nullptr) return false;
+  ThreadVerifyState& state = thread_verify_state();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
+  unsigned int digest_size = 0;
+  EVP_PKEY_CTX* ctx = nullptr;
+  const bool ok = state.digest && EVP_DigestInit_ex2(state.digest.get(), digest_for(alg), nullptr) == 1 &&
+                  EVP_DigestUpdate(state.digest.get(), input.data(), input.size()) == 1 &&
+                  EVP_DigestFinal_ex(state.digest.get(), digest.data(), &digest_size) == 1 &&
+                  (ctx = verify_ctx(state, alg, pkey)) != nullptr &&
+                  EVP_PKEY_verify(ctx, sig, sig_size, digest.data(), digest_size) == 1;
   if (!ok) ERR_clear_error();
   return ok;
 }

@@ -16,13 +16,27 @@ bool decode_json_text(std::string_view segment, std::string& json) {
   return decode_base64url(segment, json);
 }
 
+// Decode buffers reused by every verification on a thread, so their capacity is paid once.
+struct DecodeBuffers {
+  std::string header;
+  std::string payload;
+  std::string signature;
+};
+
+DecodeBuffers& thread_buffers() {
+  thread_local DecodeBuffers buffers;
+  buffers.header.clear();
+  buffers.payload.clear();
+  buffers.signature.clear();
+  return buffers;
+}
+
 struct Header {
   Algorithm alg;
   std::optional<std::string> kid;
 };
 
-Result<Header, Error> check_header(std::string_view segment, const VerifyOptions& options) {
-  std::string json;
+Result<Header, Error> check_header(std::string_view segment, const VerifyOptions& options, std::string& json) {
   if (!decode_json_text(segment, json)) return fail(Error::BadBase64);
   auto members = parse_header_members(json);
   if (!members) return fail(members.error());
@@ -114,14 +128,13 @@ Result<void, Error> check_claims(const Claims& claims, const VerifyOptions& opti
   return {};
 }
 
-}  // namespace
-
-Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, const VerifyOptions& options,
-                                    std::int64_t now_unix_s) {
-  const auto segments = split_token(token, options.max_token_bytes);
-  if (!segments) return fail(segments.error());
-
-  auto header = check_header(segments->header, options);
+// Everything after the issuer is known. `payload_parsed`: parse_payload() already ran on this
+// token's payload (decoded into buffers.payload); otherwise it is decoded and parsed only once
+// the signature holds, as the keyed verify() always did.
+Result<VerifiedToken, Error> verify_segments(const TokenSegments& segments, const KeySet& keys,
+                                             const VerifyOptions& options, std::int64_t now_unix_s,
+                                             DecodeBuffers& buffers, bool payload_parsed) {
+  auto header = check_header(segments.header, options, buffers.header);
   if (!header) return fail(header.error());
 
   const std::optional<std::string_view> kid =
@@ -129,22 +142,52 @@ Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, 
   const auto key = keys.select(header->alg, kid);
   if (!key) return fail(key.error());
 
-  std::string payload_json;
-  std::string signature;
-  if (!decode_json_text(segments->payload, payload_json) || !decode_base64url(segments->signature, signature)) {
+  if ((!payload_parsed && !decode_json_text(segments.payload, buffers.payload)) ||
+      !decode_base64url(segments.signature, buffers.signature)) {
     return fail(Error::BadBase64);
   }
-  const auto signed_ok = verify_signature(header->alg, **key, segments->signing_input, signature);
+  const auto signed_ok = verify_signature(header->alg, **key, segments.signing_input, buffers.signature);
   if (!signed_ok) return fail(signed_ok.error());
 
-  // Only a payload whose signature holds is parsed.
-  auto claim_members = parse_json_object(payload_json);
+  // Only a payload whose signature holds is turned into claims.
+  if (!payload_parsed) {
+    const auto parsed = parse_payload(buffers.payload);
+    if (!parsed) return fail(parsed.error());
+  }
+  auto claim_members = payload_claims();
   if (!claim_members) return fail(claim_members.error());
 
   VerifiedToken out{Claims(std::move(*claim_members)), header->alg, std::move(header->kid), {}, {}, {}};
   const auto checked = check_claims(out.claims, options, now_unix_s, out);
   if (!checked) return fail(checked.error());
   return out;
+}
+
+}  // namespace
+
+Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, const VerifyOptions& options,
+                                    std::int64_t now_unix_s) {
+  const auto segments = split_token(token, options.max_token_bytes);
+  if (!segments) return fail(segments.error());
+  return verify_segments(*segments, keys, options, now_unix_s, thread_buffers(), false);
+}
+
+Result<VerifiedToken, Error> verify(std::string_view token, IssuerResolver& resolver, std::int64_t now_unix_s,
+                                    std::size_t max_token_bytes) {
+  const auto segments = split_token(token, max_token_bytes);
+  if (!segments) return fail(segments.error());
+  DecodeBuffers& buffers = thread_buffers();
+  if (!decode_json_text(segments->payload, buffers.payload)) return fail(Error::BadBase64);
+  const auto parsed = parse_payload(buffers.payload);
+  if (!parsed) return fail(parsed.error());
+  const auto issuer = payload_string_member("iss", Error::MissingIssuer);
+  if (!issuer) return fail(issuer.error());
+  const std::optional<IssuerBinding> binding = resolver.resolve(*issuer);
+  if (!binding) return fail(Error::WrongIssuer);
+  if (token.size() > binding->options->max_token_bytes) {
+    return fail(Error::TokenTooLarge);
+  }
+  return verify_segments(*segments, *binding->keys, *binding->options, now_unix_s, buffers, true);
 }
 
 Result<std::string, Error> peek_issuer(std::string_view token, std::size_t max_token_bytes) {

@@ -52,6 +52,28 @@ struct VerifiedToken {
 Result<VerifiedToken, Error> verify(std::string_view token, const KeySet& keys, const VerifyOptions& options,
                                     std::int64_t now_unix_s);
 
+// Where verify() below finds the keys and rules for a token: asked once, with the token's
+// unverified "iss", for the provider that vouches for that issuer.
+struct IssuerBinding {
+  const KeySet* keys;
+  const VerifyOptions* options;
+};
+class IssuerResolver {
+ public:
+  // nullopt stops verification (verify() then fails with WrongIssuer; the resolver knows why).
+  virtual std::optional<IssuerBinding> resolve(std::string_view issuer) = 0;
+
+ protected:
+  ~IssuerResolver() = default;
+};
+
+// peek_issuer() and the verify() above in one pass: the payload is decoded and parsed once, its
+// "iss" picks the binding, and the claims come from the same parse once the signature holds.
+// Errors are those of peek_issuer(token, max_token_bytes) first, then those of verify() with the
+// binding's key set and options (its max_token_bytes included).
+Result<VerifiedToken, Error> verify(std::string_view token, IssuerResolver& resolver, std::int64_t now_unix_s,
+                                    std::size_t max_token_bytes = kDefaultMaxTokenBytes);
+
 // The unverified "iss" of a token, to choose the provider whose keys will verify it.
 Result<std::string, Error> peek_issuer(std::string_view token, std::size_t max_token_bytes = kDefaultMaxTokenBytes);
 
