@@ -84,13 +84,13 @@ class Worker {
   // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them sessions that
   // unregister themselves here.
   std::unordered_set<Session*> sessions_;
+  ExchangePool exchanges_;  // sessions destroyed with ioc_ give their exchanges back here
   boost::asio::io_context ioc_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
   // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
   // backlog is not empty: wait a little before the next accept instead of spinning.
   boost::asio::steady_timer accept_backoff_;
   UpstreamPool pool_;
-  ExchangePool exchanges_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   struct RenderedHeaders {
     auth::IdentityPtr identity;

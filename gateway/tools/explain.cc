@@ -401,6 +401,11 @@ void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput
   const Providers providers = provider_keys(control, g, o, tokens, r.notes);
   auto authenticator = std::make_shared<const auth::Authenticator>(g.config.auth, providers.keys);
   g.runtime.authenticator = authenticator;
+  // The providers' timers belong to `control`: nothing may hold them past this function.
+  struct Release {
+    Gateway& g;
+    ~Release() { g.runtime.authenticator.reset(); }
+  } release{g};
   auth::TokenVerifier verifier(authenticator, 0);
   for (const auth::FoundToken& t : tokens) r.tokens.push_back(inspect_token(t, verifier, providers, r.now));
 

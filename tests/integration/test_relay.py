@@ -489,7 +489,9 @@ class BackPressureTest(RelayTestCase):
         measured("slow client: read %d KiB in 4 s; the upstream had sent %d KiB of %d KiB; claimgate RSS peak +%d KiB",
                  received // KIB, sent_by_upstream // KIB, self.TOTAL // KIB, rss.growth_kib)
         self.assertEqual(digest.hexdigest(), pattern_sha256(received), "the slowly read bytes are not the upstream's")
-        self.assertLess(rss.growth_kib, 8 * KIB,
+        # 16 MiB leaves room for sanitizer runtimes (ASan's fake stacks); the upstream's own count
+        # above is the sharper check that nothing buffers the response.
+        self.assertLess(rss.growth_kib, 16 * KIB,
                         "claimgate's RSS grew by %d KiB while a slow client read: it buffers the upstream's response" % rss.growth_kib)
         self.assertLess(sent_by_upstream, self.TOTAL // 2,
                         "the upstream sent %d of %d bytes to a client that read %d: the gateway does not apply back-pressure"
