@@ -2,6 +2,7 @@
 """Admin endpoints, SIGTERM drain, trusted proxies, connection limits and the CLI."""
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -46,7 +47,18 @@ class MaxConnectionsTest(GatewayTestCase):
     def config(cls, listen, admin, upstream_port):
         return basic_config(listen, admin, upstream_port, extra="client: { max_connections: 2 }")
 
+    def wait_no_connections(self):
+        """The harness's readiness probe connected too: wait until the gateway has let it go."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = request(self.admin_port, "GET", "/metrics").body.decode()
+            if re.search(r"^claimgate_active_connections 0(\.0)?$", text, re.M):
+                return
+            time.sleep(0.05)
+        self.fail("the gateway still counts open connections")
+
     def test_connections_over_the_limit_are_closed(self):
+        self.wait_no_connections()
         a, b = RawClient(self.port), RawClient(self.port)
         a.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         b.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
