@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <random>
 #include <span>
@@ -129,8 +130,8 @@ ClientSession<Stream>::~ClientSession() {
   worker_.shared().live_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// A new connection's request is usually on its way: read at once. A keep-alive connection waits
-// for readability first and takes its buffers only then.
+// A new connection's request is usually on its way: read into the exchange at once. A keep-alive
+// connection reads its next bytes into a small buffer of its own and takes an exchange only then.
 template <class Stream>
 void ClientSession<Stream>::run() { on_readable({}); }
 
@@ -211,7 +212,11 @@ void ClientSession<Stream>::do_read_head() {
   if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
   waiting_for_request_ = true;
   set_deadline(milliseconds(s.idle_timeout_ms));
-  async_wait_readable(stream_, io([self = this->shared_from_this()](error_code ec) { self->on_readable(ec); }));
+  // A read, not a readiness wait: Asio re-arms the descriptor (epoll_ctl) for every wait, while a
+  // read finds the bytes at once or waits on the registration it already has.
+  stream_.async_read_some(net::buffer(idle_bytes_), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            self->on_idle_read(ec, n);
+                          }));
 }
 
 template <class Stream>
@@ -226,6 +231,19 @@ void ClientSession<Stream>::on_readable(error_code ec) {
   const std::size_t room = std::min(in.capacity, config_->settings.max_request_header_bytes + 4);
   stream_.async_read_some(net::buffer(in.data.get(), room),
                           io([self = this->shared_from_this()](error_code e, std::size_t n) { self->on_read_head(e, n); }));
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_idle_read(error_code ec, std::size_t bytes) {
+  waiting_for_request_ = false;
+  if (ec) return abort();  // idle timeout, client gone or drain: close quietly
+  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  set_deadline_at(head_deadline_);
+  x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
+  std::memcpy(x_->client_in.data.get(), idle_bytes_.data(), bytes);
+  x_->client_in.begin = 0;
+  x_->client_in.end = bytes;
+  do_read_head();
 }
 
 template <class Stream>
@@ -771,7 +789,7 @@ void ClientSession<Stream>::close_gracefully() {
 
 template <class Stream>
 void ClientSession<Stream>::do_linger() {
-  stream_.async_read_some(net::buffer(linger_buffer_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+  stream_.async_read_some(net::buffer(idle_bytes_), [self = this->shared_from_this()](error_code ec, std::size_t) {
     if (ec) return self->abort();
     self->do_linger();
   });

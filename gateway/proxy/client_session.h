@@ -53,6 +53,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   // request head
   void do_read_head();
   void on_readable(error_code ec);
+  void on_idle_read(error_code ec, std::size_t bytes);
   void on_read_head(error_code ec, std::size_t bytes);
   void on_head(std::size_t head_bytes);
   void run_plan(bool may_wait);
@@ -123,7 +124,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   bool keep_alive_ = true;
   bool request_head_sent_ = false;
   clock::time_point head_deadline_{};
-  std::array<char, 64> linger_buffer_{};
+  std::array<char, 512> idle_bytes_{};  // the first bytes of the next request (and lingering reads)
   IoMemory io_memory_;
   TimerMemory timer_memory_;
 };

@@ -1,7 +1,6 @@
 #pragma once
 // What a client session needs from its byte stream beyond async_read_some / async_write_some:
-// the TCP socket underneath (address, options, cancel, close), a wait for the next bytes that
-// holds no buffer, and a half-close. A TLS stream adds its overloads here and the session's relay
+// the TCP socket underneath (address, options, cancel, close) and a half-close. A TLS stream adds its overloads here and the session's relay
 // code stays the same.
 #include <boost/asio/ip/tcp.hpp>
 
@@ -10,11 +9,6 @@
 namespace claimgate::proxy {
 
 inline boost::asio::ip::tcp::socket& lowest_socket(boost::asio::ip::tcp::socket& s) { return s; }
-
-template <class Handler>
-void async_wait_readable(boost::asio::ip::tcp::socket& s, Handler&& handler) {
-  s.async_wait(boost::asio::ip::tcp::socket::wait_read, std::forward<Handler>(handler));
-}
 
 inline void shutdown_send(boost::asio::ip::tcp::socket& s, boost::system::error_code& ec) {
   s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);

@@ -26,7 +26,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamSpec& upstr
     idle.pop_back();
     if (c->idle_since < oldest_allowed) continue;  // expired: dropping it closes it
     boost::system::error_code ignored;
-    c->socket.cancel(ignored);  // ends the readiness wait; its handler finds nothing to evict
+    c->socket.cancel(ignored);  // ends the idle read; its handler finds nothing to evict
     c->reused = true;
     idle_gauge_.store(idle_count(), std::memory_order_relaxed);
     return c;
@@ -42,9 +42,11 @@ void UpstreamPool::give_back(const UpstreamSpec& upstream, std::unique_ptr<Upstr
   connection->idle_generation = ++next_generation_;
   UpstreamConnection* raw = connection.get();
   const std::uint64_t generation = raw->idle_generation;
-  raw->socket.async_wait(net::socket_base::wait_read, [this, slot, raw, generation](const boost::system::error_code& ec) {
-    if (!ec) evict(slot, raw, generation);  // EOF or unsolicited bytes
-  });
+  // A read rather than async_wait: Asio re-arms the descriptor (epoll_ctl) for every wait.
+  raw->socket.async_read_some(net::buffer(&raw->idle_probe, 1),
+                              [this, slot, raw, generation](const boost::system::error_code& ec, std::size_t) {
+                                if (ec != net::error::operation_aborted) evict(slot, raw, generation);  // EOF, reset or unsolicited bytes
+                              });
   Idle& idle = slot->idle;
   idle.push_back(std::move(connection));
   if (idle.size() > upstream.max_idle_connections) idle.erase(idle.begin());

@@ -1,7 +1,7 @@
 #pragma once
 // Per-worker pool of idle keep-alive upstream connections, keyed by upstream name and URL.
 // A connection comes back only after a complete response with nothing left unread; while idle a
-// read-readiness wait watches it, so an upstream that closes it is noticed before reuse.
+// one-byte read watches it, so an upstream that closes it is noticed before reuse.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +31,7 @@ struct UpstreamConnection {
   std::chrono::steady_clock::time_point idle_since;
   std::uint64_t idle_generation = 0;
   bool reused = false;
+  char idle_probe = 0;  // while pooled, a one-byte read watches for the upstream closing
   std::atomic<std::size_t>& open_count;
 };
 
