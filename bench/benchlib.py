@@ -101,3 +101,27 @@ def run_wrk(port, duration, connections, cpu=1, script=None, headers=()):
         cmd += ["-s", script]
     out = subprocess.run(cmd + ["http://127.0.0.1:%d/" % port], capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
+
+
+def haproxy_config(port, upstream, pem):
+    """HAProxy 2.6 in front of `upstream`, verifying ES256 bearer tokens with jwt_verify against the
+    PEM public key (signature only: no exp/iss/aud). maxconn stays within the machine's fd limit."""
+    return """global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')
+  http-request deny unless { var(txn.alg) -m str ES256 }
+  http-request deny unless { var(txn.bearer),jwt_verify(txn.alg,"%s") -m int 1 }
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:%d
+""" % (port, pem, upstream)

@@ -43,7 +43,7 @@ import tempfile
 import time
 import urllib.request
 
-from benchlib import free_port, require_tools, start, start_nginx, stop, wait_port
+from benchlib import free_port, haproxy_config, require_tools, start, start_nginx, stop, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ISSUER = "https://bench.idp"
@@ -354,28 +354,6 @@ def nginx_proxy_body(port, app, sink):
     %s
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }""" % (
         app, sink_up, port, sink_loc)
-
-
-def haproxy_config(port, upstream, pem):
-    return """global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:%d
-  http-request set-var(txn.bearer) http_auth_bearer
-  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')
-  http-request deny unless { var(txn.alg) -m str ES256 }
-  http-request deny unless { var(txn.bearer),jwt_verify(txn.alg,"%s") -m int 1 }
-  default_backend be
-backend be
-  http-reuse always
-  server s1 127.0.0.1:%d
-""" % (port, pem, upstream)
 
 
 # ---------------------------------------------------------------------------------------------

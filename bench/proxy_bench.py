@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, require_tools, run_wrk, start, start_nginx, stop, wait_port
+from benchlib import free_port, haproxy_config, require_tools, run_wrk, start, start_nginx, stop, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ISSUER = "https://bench.idp"
@@ -101,27 +101,6 @@ metrics: %s
   app: { url: "http://127.0.0.1:%d", max_idle_connections: 64 }
 routes:
 %s""" % (port, admin, "true" if metrics else "false", providers, upstream, routes)
-
-
-def haproxy_config(port, upstream, pem):
-    return """global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:%d
-  http-request set-var(txn.bearer) http_auth_bearer
-  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')
-  http-request deny unless { var(txn.alg) -m str ES256 }
-  http-request deny unless { var(txn.bearer),jwt_verify(txn.alg,"%s") -m int 1 }
-  default_backend be
-backend be
-  http-reuse always
-  server s1 127.0.0.1:%d
-""" % (port, pem, upstream)
 
 
 def main():

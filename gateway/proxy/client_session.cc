@@ -47,19 +47,24 @@ bool is_parse_error(const boost::system::error_code& ec) {
          ec != bhttp::error::end_of_stream;
 }
 
-// The client's X-Request-Id when it is a sane token, else 128 random bits in hex.
-std::size_t request_id_for(const http::RequestHead& head, std::array<char, 32>& out) {
-  if (const std::string_view* v = head.find("X-Request-Id"); v && !v->empty() && v->size() <= out.size() && http::is_token(*v)) {
-    std::copy(v->begin(), v->end(), out.begin());
-    return v->size();
-  }
+// 128 random bits in hex.
+std::size_t random_request_id(std::array<char, 32>& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
   for (int half = 0; half < 2; ++half) {
     std::uint64_t bits = rng();
     for (int i = 15; i >= 0; --i, bits >>= 4) out[half * 16 + i] = kHex[bits & 15];
   }
-  return 32;
+  return out.size();
+}
+
+// The client's X-Request-Id when it is a sane token, else a random one.
+std::size_t request_id_for(const http::RequestHead& head, std::array<char, 32>& out) {
+  if (const std::string_view* v = head.find("X-Request-Id"); v && !v->empty() && v->size() <= out.size() && http::is_token(*v)) {
+    std::copy(v->begin(), v->end(), out.begin());
+    return v->size();
+  }
+  return random_request_id(out);
 }
 
 bool wants_keep_alive(const http::RequestHead& head) {
@@ -682,7 +687,7 @@ void ClientSession<Stream>::complete_request(unsigned status) {
   const std::string* sub = identity ? identity->token.claims.string_at("sub") : nullptr;
   const std::string* tenant = identity ? identity->token.claims.string_at("tenant_id") : nullptr;
   // Answered before the head was read (431): the log line still gets an id.
-  if (x.request_id_size == 0) x.request_id_size = request_id_for(http::RequestHead{}, x.request_id);
+  if (x.request_id_size == 0) x.request_id_size = random_request_id(x.request_id);
   log::info("request", {{"request_id", x.request_id_view()},
                         {"client", client_ip_},
                         {"route", route},

@@ -45,6 +45,17 @@ def pattern(total, sizes=None):
         offset += n
 
 
+def read_exactly(rfile, n, digest):
+    """Reads n body bytes into the running digest; False when the peer closes first."""
+    while n:
+        data = rfile.read(min(n, 1 << 18))
+        if not data:
+            return False
+        digest.update(data)
+        n -= len(data)
+    return True
+
+
 @functools.lru_cache(maxsize=None)
 def pattern_sha256(total):
     digest = hashlib.sha256()
@@ -183,25 +194,15 @@ class RelayUpstream:
                     while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                left = n
-                while left:
-                    data = rfile.read(min(left, 1 << 18))
-                    if not data:
-                        return False
-                    digest.update(data)
-                    size += len(data)
-                    left -= len(data)
+                if not read_exactly(rfile, n, digest):
+                    return False
+                size += n
                 if rfile.readline(3) not in (b"\r\n", b"\n"):
                     return False
         elif "content-length" in headers:
-            left = int(headers["content-length"])
-            while left:
-                data = rfile.read(min(left, 1 << 18))
-                if not data:
-                    return False
-                digest.update(data)
-                size += len(data)
-                left -= len(data)
+            size = int(headers["content-length"])
+            if not read_exactly(rfile, size, digest):
+                return False
         url = urlsplit(target)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
