@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "plan/request_plan.h"
 #include "proxy/client_stream.h"
+#include "proxy/coarse_clock.h"
 #include "proxy/forwarding.h"
 #include "proxy/worker.h"
 
@@ -148,7 +149,7 @@ void ClientSession<Stream>::on_drain() {
 // ---- deadlines ----------------------------------------------------------------------------
 
 template <class Stream>
-void ClientSession<Stream>::set_deadline(milliseconds from_now) { set_deadline_at(clock::now() + from_now); }
+void ClientSession<Stream>::set_deadline(milliseconds from_now) { set_deadline_at(coarse_now() + from_now); }
 
 template <class Stream>
 void ClientSession<Stream>::set_deadline_at(clock::time_point deadline) {
@@ -229,7 +230,7 @@ void ClientSession<Stream>::on_readable(error_code ec) {
   waiting_for_request_ = false;
   if (ec) return abort();  // idle timeout or drain: close quietly
   if (worker_.shared().draining.load(std::memory_order_relaxed)) return close_gracefully();
-  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  head_deadline_ = coarse_now() + milliseconds(config_->settings.request_header_timeout_ms);
   set_deadline_at(head_deadline_);
   x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
   InputBuffer& in = x_->client_in;
@@ -242,7 +243,7 @@ template <class Stream>
 void ClientSession<Stream>::on_idle_read(error_code ec, std::size_t bytes) {
   waiting_for_request_ = false;
   if (ec) return abort();  // idle timeout, client gone or drain: close quietly
-  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  head_deadline_ = coarse_now() + milliseconds(config_->settings.request_header_timeout_ms);
   set_deadline_at(head_deadline_);
   x_ = worker_.exchanges().take(config_->settings.max_request_header_bytes + 4);
   std::memcpy(x_->client_in.data.get(), idle_bytes_.data(), bytes);
@@ -369,7 +370,7 @@ void ClientSession<Stream>::acquire_upstream(bool allow_pooled) {
   x_->request_body_started = false;
   x_->response_started = false;
   request_head_sent_ = false;
-  if (allow_pooled) upstream_ = worker_.pool().take(*upstream_spec_);
+  if (allow_pooled) upstream_ = worker_.pool().take(*upstream_spec_, /*replayable=*/x_->request_body_done);
   if (upstream_) return start_request_relay();
 
   upstream_ = std::make_unique<UpstreamConnection>(worker_.ioc(), worker_.open_upstream_connections());
@@ -648,7 +649,7 @@ void ClientSession<Stream>::finish_exchange() {
   x.response.reset();
   x.request_body.reset();
   if (!keep_alive_) return close_gracefully();
-  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  head_deadline_ = coarse_now() + milliseconds(config_->settings.request_header_timeout_ms);
   do_read_head();
 }
 
@@ -771,7 +772,7 @@ void ClientSession<Stream>::on_local_reply_written(error_code ec, bool close) {
     keep_alive_ = false;
     return close_gracefully();
   }
-  head_deadline_ = clock::now() + milliseconds(config_->settings.request_header_timeout_ms);
+  head_deadline_ = coarse_now() + milliseconds(config_->settings.request_header_timeout_ms);
   do_read_head();
 }
 

@@ -1,10 +1,24 @@
 #include "proxy/upstream_pool.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+
+#include "proxy/coarse_clock.h"
 
 namespace claimgate::proxy {
 
 namespace net = boost::asio;
+
+namespace {
+// True when the upstream has neither closed the connection nor sent anything unasked.
+bool still_open(net::ip::tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
 
 UpstreamPool::UpstreamPool(net::io_context& ioc, std::atomic<std::size_t>& idle_gauge)
     : ioc_(ioc), sweep_timer_(ioc), idle_gauge_(idle_gauge) {}
@@ -17,16 +31,21 @@ UpstreamPool::Slot& UpstreamPool::slot_of(const UpstreamSpec& upstream) {
   return it->second;
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamSpec& upstream) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamSpec& upstream, bool replayable) {
   Slot& slot = slot_of(upstream);
   Idle& idle = slot.idle;
-  const auto oldest_allowed = std::chrono::steady_clock::now() - slot.timeout;
+  const auto oldest_allowed = coarse_now() - slot.timeout;
   while (!idle.empty()) {
     std::unique_ptr<UpstreamConnection> c = std::move(idle.back());
     idle.pop_back();
     if (c->idle_since < oldest_allowed) continue;  // expired: dropping it closes it
-    boost::system::error_code ignored;
-    c->socket.cancel(ignored);  // ends the idle read; its handler finds nothing to evict
+    if (c->watched) {
+      boost::system::error_code ignored;
+      c->socket.cancel(ignored);  // ends the idle read; its handler finds nothing to evict
+      c->watched = false;
+    } else if (!replayable && !still_open(c->socket)) {
+      continue;
+    }
     c->reused = true;
     idle_gauge_.store(idle_count(), std::memory_order_relaxed);
     return c;
@@ -38,20 +57,24 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamSpec& upstr
 void UpstreamPool::give_back(const UpstreamSpec& upstream, std::unique_ptr<UpstreamConnection> connection) {
   if (closed_ || upstream.max_idle_connections == 0) return;
   Slot* slot = &slot_of(upstream);
-  connection->idle_since = std::chrono::steady_clock::now();
+  connection->idle_since = coarse_now();
   connection->idle_generation = ++next_generation_;
-  UpstreamConnection* raw = connection.get();
-  const std::uint64_t generation = raw->idle_generation;
-  // A read rather than async_wait: Asio re-arms the descriptor (epoll_ctl) for every wait.
-  raw->socket.async_read_some(net::buffer(&raw->idle_probe, 1),
-                              [this, slot, raw, generation](const boost::system::error_code& ec, std::size_t) {
-                                if (ec != net::error::operation_aborted) evict(slot, raw, generation);  // EOF, reset or unsolicited bytes
-                              });
   Idle& idle = slot->idle;
   idle.push_back(std::move(connection));
   if (idle.size() > upstream.max_idle_connections) idle.erase(idle.begin());
   idle_gauge_.store(idle_count(), std::memory_order_relaxed);
   schedule_sweep();
+}
+
+void UpstreamPool::watch(Slot* slot, UpstreamConnection* connection) {
+  connection->watched = true;
+  const std::uint64_t generation = connection->idle_generation;
+  // A read rather than async_wait: Asio re-arms the descriptor (epoll_ctl) for every wait.
+  connection->socket.async_read_some(
+      net::buffer(&connection->idle_probe, 1),
+      [this, slot, connection, generation](const boost::system::error_code& ec, std::size_t) {
+        if (ec != net::error::operation_aborted) evict(slot, connection, generation);  // EOF, reset or unsolicited bytes
+      });
 }
 
 void UpstreamPool::evict(Slot* slot, UpstreamConnection* connection, std::uint64_t generation) {
@@ -73,12 +96,15 @@ void UpstreamPool::schedule_sweep() {
 }
 
 void UpstreamPool::sweep() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = coarse_now();
   bool any_left = false;
   for (auto& [key, slot] : slots_) {
     slot.idle.erase(std::remove_if(slot.idle.begin(), slot.idle.end(),
                                    [&](const auto& c) { return now - c->idle_since > slot.timeout; }),
                     slot.idle.end());
+    for (auto& c : slot.idle) {
+      if (!c->watched) watch(&slot, c.get());
+    }
     any_left = any_left || !slot.idle.empty();
   }
   idle_gauge_.store(idle_count(), std::memory_order_relaxed);

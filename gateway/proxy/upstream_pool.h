@@ -1,7 +1,11 @@
 #pragma once
 // Per-worker pool of idle keep-alive upstream connections, keyed by upstream name and URL.
-// A connection comes back only after a complete response with nothing left unread; while idle a
-// one-byte read watches it, so an upstream that closes it is noticed before reuse.
+// A connection comes back only after a complete response with nothing left unread. A connection
+// reused within the sweep interval is not watched at all: the watch costs a system call per
+// request (Asio reads speculatively, and a readiness wait re-arms the descriptor). The sweep puts
+// a one-byte read on every connection still idle, so an upstream that closes it is noticed. A
+// request that could not be replayed on a fresh connection (it has a body) gets only a connection
+// that is watched or that a non-blocking peek just found open.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,7 +35,8 @@ struct UpstreamConnection {
   std::chrono::steady_clock::time_point idle_since;
   std::uint64_t idle_generation = 0;
   bool reused = false;
-  char idle_probe = 0;  // while pooled, a one-byte read watches for the upstream closing
+  bool watched = false;  // a one-byte read into idle_probe is pending
+  char idle_probe = 0;
   std::atomic<std::size_t>& open_count;
 };
 
@@ -40,8 +45,9 @@ class UpstreamPool {
   // `idle_gauge` mirrors idle_count() for metrics.
   UpstreamPool(boost::asio::io_context& ioc, std::atomic<std::size_t>& idle_gauge);
 
-  // An idle connection to `upstream`, or nullptr when none is fresh.
-  std::unique_ptr<UpstreamConnection> take(const UpstreamSpec& upstream);
+  // An idle connection to `upstream`, or nullptr when none is fresh. `replayable`: the request
+  // can be sent again on a new connection if this one turns out closed (no body).
+  std::unique_ptr<UpstreamConnection> take(const UpstreamSpec& upstream, bool replayable);
   void give_back(const UpstreamSpec& upstream, std::unique_ptr<UpstreamConnection> connection);
 
   // Closes every idle connection and stops the expiry timer (drain).
@@ -60,6 +66,7 @@ class UpstreamPool {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   Slot& slot_of(const UpstreamSpec& upstream);
+  void watch(Slot* slot, UpstreamConnection* connection);
   void evict(Slot* slot, UpstreamConnection* connection, std::uint64_t generation);
   void schedule_sweep();
   void sweep();

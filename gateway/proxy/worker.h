@@ -85,7 +85,9 @@ class Worker {
   // unregister themselves here.
   std::unordered_set<Session*> sessions_;
   ExchangePool exchanges_;  // sessions destroyed with ioc_ give their exchanges back here
-  boost::asio::io_context ioc_{1};
+  // One thread runs it and starts every socket operation on it (drain is posted), so the reactor
+  // needs no per-descriptor locks; posting from other threads stays safe.
+  boost::asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::ip::tcp::acceptor acceptor_;
   // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
   // backlog is not empty: wait a little before the next accept instead of spinning.

@@ -105,6 +105,24 @@ class KeepAliveTest(GatewayTestCase):
             self.assertNotEqual(r.json()["connection"], closed)
 
 
+    def test_upstream_silently_closing_a_pooled_connection(self):
+        # The upstream answers as keep-alive and then closes. A bodiless request that meets the
+        # dead pooled connection is sent again on a fresh one; a request with a body is never
+        # sent on a pooled connection the upstream has already closed.
+        c = RawClient(self.port)  # one client connection: one worker, one pool
+        for _ in range(3):
+            for method, body in (("GET", b""), ("POST", b"b" * 1000), ("PUT", b"")):
+                c.send(b"GET /echo?hangup=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+                dead = c.read_response().json()["connection"]
+                time.sleep(0.05)  # the upstream's FIN is in
+                c.send(b"%s /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (method.encode(), len(body), body))
+                r = c.read_response()
+                self.assertEqual(r.status, 200, method)
+                self.assertEqual(r.json()["body_bytes"], len(body))
+                self.assertNotEqual(r.json()["connection"], dead)
+        c.close()
+
+
 class StreamingTest(GatewayTestCase):
     SIZE = 256 * 1024 * 1024
 

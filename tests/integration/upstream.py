@@ -135,6 +135,9 @@ class Handler(socketserver.StreamRequestHandler):
             self.wfile.flush()
             if close:
                 return
+            if query.get("hangup") == "1":  # answered as keep-alive, then closed without a word
+                self.request.shutdown(socket.SHUT_RDWR)
+                return
 
     def stream(self, n, chunked, head_only):
         if chunked:
