@@ -1,10 +1,10 @@
 #include "auth/token_sources.h"
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <string>
 
+#include "core/ascii.h"
 #include "http/request_head.h"
 
 namespace claimgate::auth {
@@ -17,13 +17,12 @@ std::string_view trim(std::string_view s) {
 }
 
 // b64token (RFC 6750 section 2.1): 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+constexpr ascii::CharSet kB64TokenChars = ascii::kAlnum.with("-._~+/");
+
 bool is_b64token(std::string_view t) {
-  if (t.empty()) return false;
   std::size_t i = 0;
-  for (; i < t.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(t[i]);
-    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/')) break;
-  }
+  while (i < t.size() && kB64TokenChars.contains(t[i])) ++i;
   if (i == 0) return false;
   for (; i < t.size(); ++i) {
     if (t[i] != '=') return false;

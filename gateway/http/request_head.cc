@@ -1,16 +1,13 @@
 #include "http/request_head.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
+#include <cstring>
+
+#include "core/ascii.h"
 
 namespace claimgate::http {
 namespace {
-
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
 
 // field-vchar or obs-text, SP, HTAB
 bool is_field_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
@@ -24,10 +21,8 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-bool is_host_char(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("-._~%!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
-}
+// RFC 3986 reg-name: unreserved / pct-encoded / sub-delims
+constexpr ascii::CharSet kHostChars = ascii::kAlnum.with("-._~%!$&'()*+,;=");
 
 // uri-host [ ":" port ] (RFC 9110 section 7.2), empty allowed.
 bool is_valid_host(std::string_view host) {
@@ -36,7 +31,7 @@ bool is_valid_host(std::string_view host) {
     const auto close = host.find(']');
     if (close == std::string_view::npos || close < 2) return false;
     for (char c : host.substr(1, close - 1)) {
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
+      if (!(ascii::is_hex_digit(c) || c == ':' || c == '.')) return false;
     }
     const std::string_view rest = host.substr(close + 1);
     if (!rest.empty()) {
@@ -46,7 +41,7 @@ bool is_valid_host(std::string_view host) {
   } else {
     const auto colon = host.find(':');
     const std::string_view name = host.substr(0, colon);
-    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_host_char(static_cast<unsigned char>(c)); }))
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return kHostChars.contains(c); }))
       return false;
     if (colon != std::string_view::npos) port = host.substr(colon + 1);
   }
@@ -55,14 +50,37 @@ bool is_valid_host(std::string_view host) {
 
 bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
-// The next CRLF-terminated line of `head` from `pos`; fails on a bare CR or LF.
+// Position of the first `c` in head[from, end), or npos. memchr rather than find_first_of, whose
+// libstdc++ form makes a call per character.
+std::size_t find_char(std::string_view head, char c, std::size_t from) {
+  if (from >= head.size()) return std::string_view::npos;
+  const void* hit = std::memchr(head.data() + from, c, head.size() - from);
+  return hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - head.data()) : std::string_view::npos;
+}
+
+// The next CRLF-terminated line of `head` from `pos`, in a head whose line endings
+// count_crlf_lines has checked.
 Result<std::string_view, RequestDefect> next_line(std::string_view head, std::size_t& pos) {
   const std::size_t start = pos;
-  const auto cr = head.find_first_of("\r\n", start);
-  if (cr == std::string_view::npos || head[cr] == '\n' || cr + 1 >= head.size() || head[cr + 1] != '\n')
+  const auto cr = find_char(head, '\r', start);
+  if (cr == std::string_view::npos || cr + 1 >= head.size() || head[cr + 1] != '\n')
     return fail(RequestDefect::BareLineEnding);
   pos = cr + 2;
   return head.substr(start, cr - start);
+}
+
+// The number of lines when every line ending is CRLF; fails on a bare CR or LF. Every LF must
+// follow a CR, and as many CRs as LFs leaves no CR without its LF.
+Result<std::size_t, RequestDefect> count_crlf_lines(std::string_view head) {
+  std::size_t lf = 0;
+  for (std::size_t i = find_char(head, '\n', 0); i != std::string_view::npos; i = find_char(head, '\n', i + 1)) {
+    if (i == 0 || head[i - 1] != '\r') return fail(RequestDefect::BareLineEnding);
+    ++lf;
+  }
+  std::size_t cr = 0;
+  for (std::size_t i = find_char(head, '\r', 0); i != std::string_view::npos; i = find_char(head, '\r', i + 1)) ++cr;
+  if (cr != lf) return fail(RequestDefect::BareLineEnding);
+  return lf;
 }
 
 Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHead& out) {
@@ -80,8 +98,8 @@ Result<void, RequestDefect> parse_request_line(std::string_view line, RequestHea
     out.version = 11;
   } else if (version == "HTTP/1.0") {
     out.version = 10;
-  } else if (version.size() == 8 && version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
-             version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]))) {
+  } else if (version.size() == 8 && version.starts_with("HTTP/") && ascii::is_digit(version[5]) &&
+             version[6] == '.' && ascii::is_digit(version[7])) {
     return fail(RequestDefect::UnsupportedVersion);
   } else {
     return fail(RequestDefect::BadVersion);
@@ -199,7 +217,7 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 bool is_token(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+  return !text.empty() && std::all_of(text.begin(), text.end(), ascii::is_tchar);
 }
 
 std::vector<std::string_view> split_list(std::string_view value) {
@@ -236,12 +254,9 @@ Result<void, RequestDefect> inspect_request_head(std::string_view head, RequestH
   out.fields.clear();
   // One scan first: line endings must be CRLF, and counting them keeps a head of thousands of
   // empty fields from costing more than this scan.
-  std::size_t lines = 0;
-  for (std::size_t i = head.find_first_of("\r\n"); i != std::string_view::npos; i = head.find_first_of("\r\n", i + 1)) {
-    if (head[i] == '\n' || i + 1 >= head.size() || head[i + 1] != '\n') return fail(RequestDefect::BareLineEnding);
-    ++i;
-    ++lines;
-  }
+  const auto counted = count_crlf_lines(head);
+  if (!counted) return fail(counted.error());
+  const std::size_t lines = *counted;
   if (head.empty() || head.back() != '\n') return fail(RequestDefect::BareLineEnding);
   if (lines > 2 && lines - 2 > max_fields) return fail(RequestDefect::TooManyHeaders);
 

@@ -63,6 +63,10 @@ TEST_CASE("field syntax") {
   CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n") == RequestDefect::BadFieldValue);
   CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n") == RequestDefect::BareLineEnding);
   CHECK(defect_of("GET / HTTP/1.1\nHost: a\n\n") == RequestDefect::BareLineEnding);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n") == RequestDefect::BareLineEnding);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\r\n\r\n") == RequestDefect::BareLineEnding);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\n\r\r\n") == RequestDefect::BareLineEnding);
+  CHECK(defect_of("GET / HTTP/1.1\r\nHost: a\r\n\n") == RequestDefect::BareLineEnding);
   CHECK(inspect_request_head("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\t!\r\n\r\n").has_value());  // obs-text, HTAB
 }
 
