@@ -58,11 +58,16 @@ class TokenVerifier {
 
   // A cache hit allocates nothing: the identity is shared with the cache.
   VerifyOutcome verify(std::string_view token, std::int64_t now_unix_s);
+  // True when verify() would answer from the cache, without a signature check.
+  bool is_cached(std::string_view token, std::int64_t now_unix_s);
 
   const Authenticator& authenticator() const { return *authenticator_; }
   const TokenCacheStats& cache_stats() const { return stats_; }
 
  private:
+  // The cache entry for `token` if it is still valid under its provider's current keys; an
+  // entry that is not is dropped.
+  const TokenCache::Entry* valid_cache_entry(std::string_view token, std::int64_t now_unix_s);
   class Resolver;
 
   const keys::KeySnapshot* keys_of(std::size_t provider);

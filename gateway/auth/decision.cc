@@ -73,7 +73,7 @@ http::LocalReply reply_insufficient_scope(std::string_view reason, const std::ve
 }
 
 void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request, std::int64_t now,
-            bool may_wait, AuthDecision& d) {
+            bool may_wait, AuthDecision& d, bool may_verify_later) {
   d.identity.reset();
   d.provider = 0;
   d.tokens.clear();
@@ -103,6 +103,12 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
     if (i > 0 && std::any_of(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(i),
                              [&](const FoundToken& t) { return t.token == token; }))
       continue;
+    if (may_verify_later && !verifier.is_cached(token, now)) {
+      d.action = AuthDecision::Action::VerifyLater;
+      d.outcome = "verify_later";
+      d.reason = "verify_later";
+      return;
+    }
     VerifyOutcome v = verifier.verify(token, now);
     if (v.status == VerifyStatus::UnknownKid && may_wait && !anonymous) {
       d.action = AuthDecision::Action::WaitForKeys;
@@ -145,9 +151,9 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
 }
 
 AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
-                    std::int64_t now, bool may_wait) {
+                    std::int64_t now, bool may_wait, bool may_verify_later) {
   AuthDecision d;
-  decide(verifier, route, request, now, may_wait, d);
+  decide(verifier, route, request, now, may_wait, d, may_verify_later);
   return d;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // What the gateway does with a request once its route is known: forward it (with or without an
-// identity), answer it (401/403/400/503), or wait briefly for an unknown-kid key refetch.
+// identity), answer it (401/403/400/503), wait briefly for an unknown-kid key refetch, or (when
+// the caller allows it) come back later because a token needs a signature check.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,7 +23,7 @@ struct RequestFacts {
 };
 
 struct AuthDecision {
-  enum class Action { Forward, Reply, WaitForKeys };
+  enum class Action { Forward, Reply, WaitForKeys, VerifyLater };
   Action action = Action::Reply;
   http::LocalReply reply;         // Reply
   IdentityPtr identity;           // Forward: the verified identity, or null (anonymous)
@@ -33,11 +34,14 @@ struct AuthDecision {
 };
 
 // `may_wait` is false on the retry after a key refetch, so a request waits at most once.
+// `may_verify_later`: a token that is not in the verified-token cache makes the answer
+// VerifyLater before any signature work; the caller decides again, with it false, once it has
+// gathered other such requests, so that signature checks run back to back.
 AuthDecision decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
-                    std::int64_t now_unix_s, bool may_wait);
+                    std::int64_t now_unix_s, bool may_wait, bool may_verify_later = false);
 // The same into `out`, whose token list keeps its capacity from request to request.
 void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const RequestFacts& request,
-            std::int64_t now_unix_s, bool may_wait, AuthDecision& out);
+            std::int64_t now_unix_s, bool may_wait, AuthDecision& out, bool may_verify_later = false);
 
 // RFC 6750 answers, built in one place.
 http::LocalReply reply_missing_token();

@@ -112,7 +112,7 @@ void route_request(const PlanInput& in, RequestPlan& out) {
 void authorize_request(const PlanInput& in, auth::TokenVerifier& verifier, RequestPlan& out) {
   const http::RequestHead& head = in.head;
   const auth::RequestFacts facts{out.method, head.fields, query_of(out.target), &out.route.captures};
-  auth::decide(verifier, *out.route.route, facts, in.now_unix_s, in.may_wait, out.auth);
+  auth::decide(verifier, *out.route.route, facts, in.now_unix_s, in.may_wait, out.auth, in.may_verify_later);
   switch (out.auth.action) {
     case auth::AuthDecision::Action::Reply:
       out.action = RequestPlan::Action::Reply;
@@ -122,6 +122,9 @@ void authorize_request(const PlanInput& in, auth::TokenVerifier& verifier, Reque
       return;
     case auth::AuthDecision::Action::WaitForKeys:
       out.action = RequestPlan::Action::WaitForKeys;
+      return;
+    case auth::AuthDecision::Action::VerifyLater:
+      out.action = RequestPlan::Action::VerifyLater;
       return;
     case auth::AuthDecision::Action::Forward:
       break;

@@ -1,6 +1,7 @@
 #pragma once
 // The one place that decides a request: given the runtime config, a checked request head, the
-// client's address and the time, it answers locally, plans the forward, or asks to wait for keys.
+// client's address and the time, it answers locally, plans the forward, asks to wait for keys, or
+// (when allowed) asks to be run again later because a token needs a signature check.
 // The proxy session and `claimgate explain` both call it, so they cannot disagree.
 #include <array>
 #include <cstdint>
@@ -24,10 +25,11 @@ struct PlanInput {
   const std::array<std::uint8_t, 16>& client_address;  // IPv6, IPv4 mapped
   std::int64_t now_unix_s = 0;
   bool may_wait = true;  // false on the retry after a key refetch: a request waits at most once
+  bool may_verify_later = false;  // see auth::decide
 };
 
 struct RequestPlan {
-  enum class Action { Reply, Forward, WaitForKeys };
+  enum class Action { Reply, Forward, WaitForKeys, VerifyLater };
   Action action = Action::Reply;
   http::LocalReply reply;  // Reply (forward-auth answers included)
 
@@ -59,7 +61,7 @@ void plan_request(const PlanInput& input, auth::TokenVerifier& verifier, Request
 // Body limit, forward-auth, path normalisation and the route: Reply, or Forward with `route` set
 // (not yet authorised).
 void route_request(const PlanInput& input, RequestPlan& out);
-// The routed request's credentials and policy: Reply, WaitForKeys or Forward.
+// The routed request's credentials and policy: Reply, WaitForKeys, VerifyLater or Forward.
 void authorize_request(const PlanInput& input, auth::TokenVerifier& verifier, RequestPlan& out);
 
 }  // namespace claimgate::plan

@@ -56,7 +56,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   void on_idle_read(error_code ec, std::size_t bytes);
   void on_read_head(error_code ec, std::size_t bytes);
   void on_head(std::size_t head_bytes);
-  void run_plan(bool may_wait);
+  void run_plan(bool may_wait, bool may_verify_later = true);
   void wait_for_keys(std::size_t provider);
   void prepare_upstream_request();
   // upstream connection

@@ -152,6 +152,45 @@ class AuthTest(unittest.TestCase):
             with self.subTest(alg=key.alg):
                 self.assertEqual(self.req("/me", headers=bearer(self.token(key))).status, 200)
 
+    def test_concurrent_fresh_tokens_keep_their_identities(self):
+        # Fresh tokens are verified in batches (requests read in one wake-up are decided
+        # together): under load, every answer and every forwarded identity must still be its own.
+        import threading
+        failures = []
+
+        def client(n):
+            c = RawClient(self.port)
+            try:
+                for round_ in range(6):
+                    batch = []
+                    for i in range(4):  # pipelined: one read can hold several requests
+                        sub = "user:%d-%d-%d" % (n, round_, i)
+                        kind = (n + round_ + i) % 3  # 0 allowed, 1 lacks the admin role, 2 bad signature
+                        t = self.token(sub=sub)
+                        if kind == 2:
+                            t = t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB")
+                        batch.append((sub, kind))
+                        c.send(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                                % ("/admin/users" if kind == 1 else "/me", t)).encode())
+                    for sub, kind in batch:
+                        r = c.read_response()
+                        want = (200, 403, 401)[kind]
+                        if r.status != want:
+                            failures.append((sub, kind, r.status))
+                        elif kind == 0 and sent_values(r, "X-User-Id") != [sub]:
+                            failures.append((sub, "forwarded as", sent_values(r, "X-User-Id")))
+            except Exception as e:  # noqa: BLE001 - reported below with the others
+                failures.append((n, repr(e)))
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(failures, [])
+
     def test_missing_scope_names_the_scope(self):
         r = self.req("/posts", "POST", bearer(self.token(scopes=["read:users"])), b"{}")
         p = self.assert_challenge(r, 403, "insufficient_scope", "missing_scope")

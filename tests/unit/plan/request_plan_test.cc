@@ -99,6 +99,7 @@ struct Request {
   std::optional<std::uint64_t> content_length;
   std::array<std::uint8_t, 16> client = kLoopback;
   bool may_wait = true;
+  bool may_verify_later = false;
 };
 
 plan::RequestPlan plan_for(Fixture& f, const Request& r) {
@@ -109,7 +110,7 @@ plan::RequestPlan plan_for(Fixture& f, const Request& r) {
   head.content_length = r.content_length;
   for (const auto& [name, value] : r.fields) head.fields.emplace_back(name, value);
   plan::RequestPlan out;
-  plan::plan_request({f.runtime, head, r.client, kNow, r.may_wait}, *f.verifier, out);
+  plan::plan_request({f.runtime, head, r.client, kNow, r.may_wait, r.may_verify_later}, *f.verifier, out);
   return out;
 }
 
@@ -207,4 +208,33 @@ TEST_CASE("a rejected path is reported with its reason") {
   CHECK(p.path_error == policy::PathError::PathParameter);
   CHECK(p.reply.status == 400);
   CHECK(p.normalized_path.empty());
+}
+
+TEST_CASE("a token that needs a signature check can be left for later; a cached one cannot") {
+  Fixture f;
+  const std::string good = f.token({"read:users"});
+  const std::string weak = f.token({"write:posts"});
+  const Request fresh{.target = "/api/users", .fields = {{"Authorization", "Bearer " + good}}, .may_verify_later = true};
+  const plan::RequestPlan later = plan_for(f, fresh);
+  CHECK(later.action == Action::VerifyLater);
+  CHECK(f.verifier->cache_stats().misses == 0);  // nothing was verified, nothing counted
+
+  Request now = fresh;
+  now.may_verify_later = false;
+  CHECK(plan_for(f, now).action == Action::Forward);
+  CHECK(f.verifier->cache_stats().misses == 1);
+
+  // Now cached: decided at once, even when later is allowed.
+  const plan::RequestPlan cached = plan_for(f, fresh);
+  CHECK(cached.action == Action::Forward);
+  CHECK(cached.outcome() == "allow");
+  CHECK(f.verifier->cache_stats().hits == 1);
+
+  // Without a token, or on an anonymous route without one, there is nothing to leave for later.
+  CHECK(plan_for(f, {.target = "/api/users", .may_verify_later = true}).action == Action::Reply);
+  CHECK(plan_for(f, {.target = "/public/x", .may_verify_later = true}).action == Action::Forward);
+  // A second, different token that is not cached defers the request too.
+  const plan::RequestPlan second = plan_for(
+      f, {.target = "/api/users?access_token=" + weak, .fields = {{"Authorization", "Bearer " + good}}, .may_verify_later = true});
+  CHECK(second.action == Action::VerifyLater);
 }
