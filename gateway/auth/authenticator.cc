@@ -162,27 +162,20 @@ const keys::KeySnapshot* TokenVerifier::keys_of(std::size_t provider) {
   return snapshot.get();
 }
 
-const TokenCache::Entry* TokenVerifier::valid_cache_entry(std::string_view token, std::int64_t now) {
-  const TokenCache::Entry* e = cache_.find(token);
-  if (!e) return nullptr;
-  const keys::KeySnapshot* keys = keys_of(e->identity->provider);
-  if (keys && keys->generation == e->key_generation && now < e->valid_until) return e;
-  cache_.erase(token);
-  return nullptr;
-}
-
-bool TokenVerifier::is_cached(std::string_view token, std::int64_t now) {
-  return cache_.capacity() > 0 && valid_cache_entry(token, now) != nullptr;
-}
-
-VerifyOutcome TokenVerifier::verify(std::string_view token, std::int64_t now) {
+VerifyOutcome TokenVerifier::verify(std::string_view token, std::int64_t now, bool cached_only) {
   if (cache_.capacity() > 0) {
-    if (const TokenCache::Entry* e = valid_cache_entry(token, now)) {
-      ++stats_.hits;
-      return {VerifyStatus::Verified, e->identity, {}, e->identity->provider};
+    if (const TokenCache::Entry* e = cache_.find(token)) {
+      const std::size_t provider = e->identity->provider;
+      const keys::KeySnapshot* keys = keys_of(provider);
+      if (keys && keys->generation == e->key_generation && now < e->valid_until) {
+        ++stats_.hits;
+        return {VerifyStatus::Verified, e->identity, {}, provider};
+      }
+      cache_.erase(token);
     }
-    ++stats_.misses;
   }
+  if (cached_only) return {VerifyStatus::NotCached, nullptr, {}, 0};
+  if (cache_.capacity() > 0) ++stats_.misses;
 
   Resolver resolver(*this);
   auto verified = jwt::verify(token, resolver, now);

@@ -36,7 +36,7 @@ class Authenticator {
   std::vector<std::shared_ptr<keys::ProviderKeys>> providers_;
 };
 
-enum class VerifyStatus { Verified, Invalid, NoKeys, UnknownKid };
+enum class VerifyStatus { Verified, Invalid, NoKeys, UnknownKid, NotCached };
 
 struct VerifyOutcome {
   VerifyStatus status = VerifyStatus::Invalid;
@@ -56,18 +56,14 @@ class TokenVerifier {
   // `cache_entries` is rounded up to a multiple of TokenCache::kWays; 0 disables the cache.
   TokenVerifier(std::shared_ptr<const Authenticator> authenticator, std::size_t cache_entries);
 
-  // A cache hit allocates nothing: the identity is shared with the cache.
-  VerifyOutcome verify(std::string_view token, std::int64_t now_unix_s);
-  // True when verify() would answer from the cache, without a signature check.
-  bool is_cached(std::string_view token, std::int64_t now_unix_s);
+  // A cache hit allocates nothing: the identity is shared with the cache. `cached_only`: answer
+  // NotCached (counted neither as hit nor miss) instead of checking a signature.
+  VerifyOutcome verify(std::string_view token, std::int64_t now_unix_s, bool cached_only = false);
 
   const Authenticator& authenticator() const { return *authenticator_; }
   const TokenCacheStats& cache_stats() const { return stats_; }
 
  private:
-  // The cache entry for `token` if it is still valid under its provider's current keys; an
-  // entry that is not is dropped.
-  const TokenCache::Entry* valid_cache_entry(std::string_view token, std::int64_t now_unix_s);
   class Resolver;
 
   const keys::KeySnapshot* keys_of(std::size_t provider);

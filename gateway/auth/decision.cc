@@ -103,13 +103,13 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
     if (i > 0 && std::any_of(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(i),
                              [&](const FoundToken& t) { return t.token == token; }))
       continue;
-    if (may_verify_later && !verifier.is_cached(token, now)) {
+    VerifyOutcome v = verifier.verify(token, now, /*cached_only=*/may_verify_later);
+    if (v.status == VerifyStatus::NotCached) {
       d.action = AuthDecision::Action::VerifyLater;
       d.outcome = "verify_later";
       d.reason = "verify_later";
       return;
     }
-    VerifyOutcome v = verifier.verify(token, now);
     if (v.status == VerifyStatus::UnknownKid && may_wait && !anonymous) {
       d.action = AuthDecision::Action::WaitForKeys;
       d.provider = v.provider;

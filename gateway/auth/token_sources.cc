@@ -17,7 +17,6 @@ std::string_view trim(std::string_view s) {
 }
 
 // b64token (RFC 6750 section 2.1): 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 constexpr ascii::CharSet kB64TokenChars = ascii::kAlnum.with("-._~+/");
 
 bool is_b64token(std::string_view t) {

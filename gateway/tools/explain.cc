@@ -303,6 +303,7 @@ std::string_view to_string(auth::VerifyStatus status) {
     case auth::VerifyStatus::Invalid: return "invalid";
     case auth::VerifyStatus::NoKeys: return "keys_unavailable";
     case auth::VerifyStatus::UnknownKid: return "unknown_kid";
+    case auth::VerifyStatus::NotCached: return "not_cached";
   }
   return "invalid";
 }
