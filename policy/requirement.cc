@@ -93,6 +93,13 @@ std::string render_list(const std::vector<std::string>& names) {
   return out + "]";
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+           return lower(x) == lower(y);
+         });
+}
+
 bool contains(const std::vector<std::string>& held, const std::string& name) {
   return std::find(held.begin(), held.end(), name) != held.end();
 }
@@ -133,11 +140,32 @@ class Evaluator {
         }
         return pass ? Outcome{} : Outcome{Decision::PathBindingMismatch};
       }
+      case Kind::ClientCertificate: return check_certificate(r, depth);
     }
     return Outcome{Decision::ClaimMismatch};
   }
 
  private:
+  Outcome check_certificate(const Requirement& r, std::size_t depth) {
+    const ClientCertificate* c = subject_.client_certificate;
+    std::string what = "client_certificate";
+    if (trace_) {
+      what += " subject " + r.condition.describe();
+      if (!r.certificate_uri.empty()) what += " uri == " + r.certificate_uri;
+      if (!r.certificate_dns.empty()) what += " dns == " + r.certificate_dns;
+    }
+    if (!c) {
+      if (trace_) note(depth, false, what, "no verified client certificate");
+      return Outcome{Decision::MissingClientCertificate};
+    }
+    const bool dns_ok = r.certificate_dns.empty() ||
+                        std::any_of(c->dns.begin(), c->dns.end(), [&](const std::string& d) { return iequals(d, r.certificate_dns); });
+    const bool uri_ok = r.certificate_uri.empty() || std::find(c->uris.begin(), c->uris.end(), r.certificate_uri) != c->uris.end();
+    const bool pass = r.condition.matches_text(c->subject) && uri_ok && dns_ok;
+    if (trace_) note(depth, pass, what, "subject \"" + std::string(c->subject) + "\"");
+    return pass ? Outcome{} : Outcome{Decision::ClientCertificateMismatch};
+  }
+
   Outcome combine(const Requirement& r, std::size_t depth) {
     const bool is_all = r.kind == Requirement::Kind::All;
     const std::size_t line = reserve_line();
@@ -252,6 +280,16 @@ bool ClaimCondition::matches(const ClaimValue* value) const {
   return false;
 }
 
+bool ClaimCondition::matches_text(std::string_view text) const {
+  switch (kind_) {
+    case Kind::Exists: return true;
+    case Kind::Absent: return false;
+    case Kind::Equals: return std::find(texts_.begin(), texts_.end(), text) != texts_.end();
+    case Kind::Regex: return RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *regex_);
+  }
+  return false;
+}
+
 std::string ClaimCondition::describe() const {
   switch (kind_) {
     case Kind::Exists: return "exists";
@@ -296,6 +334,21 @@ Requirement Requirement::path_claim(std::string dotted_path, std::size_t capture
   return r;
 }
 
+Requirement Requirement::client_certificate(ClaimCondition subject, std::string uri, std::string dns) {
+  Requirement r;
+  r.kind = Kind::ClientCertificate;
+  r.condition = std::move(subject);
+  r.certificate_uri = std::move(uri);
+  r.certificate_dns = std::move(dns);
+  return r;
+}
+
+bool is_certificate_only(const Requirement& r) {
+  if (r.kind == Requirement::Kind::ClientCertificate) return true;
+  if (r.kind != Requirement::Kind::All && r.kind != Requirement::Kind::Any) return false;
+  return !r.children.empty() && std::all_of(r.children.begin(), r.children.end(), is_certificate_only);
+}
+
 std::string_view to_string(Requirement::Kind kind) {
   switch (kind) {
     case Requirement::Kind::All: return "all";
@@ -306,6 +359,7 @@ std::string_view to_string(Requirement::Kind kind) {
     case Requirement::Kind::ScopesAll: return "scopes_all";
     case Requirement::Kind::Claim: return "claims";
     case Requirement::Kind::PathClaim: return "path_claims";
+    case Requirement::Kind::ClientCertificate: return "client_certificate";
   }
   return "unknown";
 }
@@ -323,6 +377,8 @@ std::string_view to_string(Decision decision) {
     case Decision::MissingScope: return "missing_scope";
     case Decision::ClaimMismatch: return "claim_mismatch";
     case Decision::PathBindingMismatch: return "path_binding_mismatch";
+    case Decision::MissingClientCertificate: return "missing_client_certificate";
+    case Decision::ClientCertificateMismatch: return "client_certificate_mismatch";
   }
   return "unknown";
 }
@@ -334,6 +390,8 @@ std::string_view describe(Decision decision) {
     case Decision::MissingScope: return "the token lacks a scope the route requires";
     case Decision::ClaimMismatch: return "a claim of the token does not have the value the route requires";
     case Decision::PathBindingMismatch: return "a claim of the token does not match the resource named in the path";
+    case Decision::MissingClientCertificate: return "the route requires a verified client certificate and the connection has none";
+    case Decision::ClientCertificateMismatch: return "the client certificate does not have the subject, URI or DNS name the route requires";
   }
   return "unknown decision";
 }

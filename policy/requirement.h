@@ -8,6 +8,7 @@
 // when any of its scalar elements does (as Istio does). Comparison is case-sensitive.
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,8 @@ class ClaimCondition {
 
   // `value` is nullptr when the claim is absent.
   bool matches(const ClaimValue* value) const;
+  // The same test on a text that is not a claim (a certificate's subject).
+  bool matches_text(std::string_view text) const;
   // For traces: `== "admin"`, `in ["a", "b"]`, `exists`, `absent`, `~ "org_.*"`.
   std::string describe() const;
 
@@ -46,13 +49,15 @@ class ClaimCondition {
 };
 
 struct Requirement {
-  enum class Kind { All, Any, RolesAny, RolesAll, ScopesAny, ScopesAll, Claim, PathClaim };
+  enum class Kind { All, Any, RolesAny, RolesAll, ScopesAny, ScopesAll, Claim, PathClaim, ClientCertificate };
 
   Kind kind = Kind::All;               // the default, with no children, allows any valid token
   std::vector<Requirement> children;   // All, Any
   std::vector<std::string> names;      // the roles or scopes of the Roles* and Scopes* kinds
   std::string claim;                   // Claim, PathClaim: dotted path (Claims::find)
-  ClaimCondition condition;            // Claim
+  ClaimCondition condition;            // Claim; ClientCertificate: the subject (exists = any)
+  std::string certificate_uri;         // ClientCertificate: a SAN URI equal to it, when set
+  std::string certificate_dns;         // ClientCertificate: a SAN DNS name equal to it (any case), when set
   std::size_t capture = 0;             // PathClaim: the route capture the claim must equal (>= 1)
 
   static Requirement all(std::vector<Requirement> children);
@@ -64,6 +69,8 @@ struct Requirement {
   static Requirement claim_is(std::string dotted_path, ClaimCondition condition);
   // The tenant binding: claim `dotted_path` must equal the route's capture `capture`.
   static Requirement path_claim(std::string dotted_path, std::size_t capture);
+  // The connection's verified client certificate; `subject` tests its RFC 2253 subject.
+  static Requirement client_certificate(ClaimCondition subject, std::string uri, std::string dns);
 };
 
 std::string_view to_string(Requirement::Kind kind);
@@ -71,14 +78,34 @@ std::string_view to_string(Requirement::Kind kind);
 // The highest capture index a PathClaim in the tree refers to; 0 when there is none.
 std::size_t highest_capture(const Requirement& requirement);
 
+// True when the tree holds only ClientCertificate tests (under all/any): such a requirement
+// needs no token and may stand on an anonymous route.
+bool is_certificate_only(const Requirement& requirement);
+
+// What a requirement sees of a verified client certificate (views into the connection's copy).
+struct ClientCertificate {
+  std::string_view subject;  // RFC 2253
+  std::span<const std::string> uris;
+  std::span<const std::string> dns;
+};
+
 // roles and scopes are extracted by the caller from the provider's roles_claim / scopes_claim.
 struct Subject {
   const Claims& claims;
   const std::vector<std::string>& roles;
   const std::vector<std::string>& scopes;
+  const ClientCertificate* client_certificate = nullptr;  // none: the connection has no verified one
 };
 
-enum class Decision { Allow, MissingRole, MissingScope, ClaimMismatch, PathBindingMismatch };
+enum class Decision {
+  Allow,
+  MissingRole,
+  MissingScope,
+  ClaimMismatch,
+  PathBindingMismatch,
+  MissingClientCertificate,
+  ClientCertificateMismatch
+};
 
 std::string_view to_string(Decision decision);
 std::string_view describe(Decision decision);

@@ -47,6 +47,19 @@ std::string challenge(std::string_view code, std::string_view reason) {
   return out;
 }
 
+// RFC 8705 section 3: the reason a token's certificate binding fails on this connection, or empty.
+std::string_view certificate_binding_failure(const Identity& identity, keys::CertificateBinding mode,
+                                             std::string_view thumbprint) {
+  if (mode == keys::CertificateBinding::Off) return {};
+  const ClaimValue* bound = identity.token.claims.find("cnf.x5t#S256");
+  if (!bound || !bound->is_string()) {
+    return mode == keys::CertificateBinding::Required ? "missing_certificate_binding" : std::string_view();
+  }
+  if (thumbprint.empty()) return "missing_client_certificate";
+  if (bound->as_string() != thumbprint) return "certificate_thumbprint_mismatch";
+  return {};
+}
+
 }  // namespace
 
 http::LocalReply reply_missing_token() {
@@ -79,6 +92,20 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
   d.tokens.clear();
   const bool anonymous = route.auth == policy::AuthMode::Anonymous;
   if (is_cors_preflight(route, request)) return forward(d, nullptr, "cors_preflight");
+  static const std::vector<std::string> kNoCaptures;
+  const std::vector<std::string>& captures = request.captures ? *request.captures : kNoCaptures;
+  // An anonymous route's requirements test only the client certificate (config/ makes sure).
+  const bool has_requirements = route.require.kind != policy::Requirement::Kind::All || !route.require.children.empty();
+  if (anonymous && has_requirements) {
+    static const Claims kNoClaims;
+    static const std::vector<std::string> kNone;
+    const policy::Subject subject{kNoClaims, kNone, kNone, request.client_certificate};
+    const policy::Evaluation e = policy::evaluate(route.require, subject, captures, policy::TraceMode::Off);
+    if (e.decision != policy::Decision::Allow) {
+      const std::string_view reason = policy::to_string(e.decision);
+      return answer(d, reply_insufficient_scope(reason, e.required_scopes), "forbidden", reason);
+    }
+  }
 
   const Authenticator& authenticator = verifier.authenticator();
   auto found = find_tokens(authenticator.settings().token_sources, request.headers, request.query, d.tokens);
@@ -125,6 +152,15 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
       if (v.status == VerifyStatus::NoKeys) return answer(d, reply_keys_unavailable(), "keys_unavailable", v.reason);
       return answer(d, reply_invalid_token(v.reason), "invalid_token", v.reason);
     }
+    if (const std::string_view failure = certificate_binding_failure(
+            *v.identity, authenticator.provider(v.provider).spec().certificate_bound, request.certificate_thumbprint);
+        !failure.empty()) {
+      if (anonymous) {
+        d.tokens.clear();
+        return forward(d, nullptr, "anonymous");
+      }
+      return answer(d, reply_invalid_token(failure), "invalid_token", failure);
+    }
     if (!route.providers.empty()) {
       const std::string& name = authenticator.provider(v.provider).spec().name;
       if (std::find(route.providers.begin(), route.providers.end(), name) == route.providers.end()) {
@@ -139,10 +175,8 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
   }
 
   if (anonymous) return forward(d, std::move(identity), "anonymous");
-  static const std::vector<std::string> kNoCaptures;
-  const policy::Subject subject{identity->token.claims, identity->roles, identity->scopes};
-  const policy::Evaluation evaluation =
-      policy::evaluate(route.require, subject, request.captures ? *request.captures : kNoCaptures, policy::TraceMode::Off);
+  const policy::Subject subject{identity->token.claims, identity->roles, identity->scopes, request.client_certificate};
+  const policy::Evaluation evaluation = policy::evaluate(route.require, subject, captures, policy::TraceMode::Off);
   if (evaluation.decision != policy::Decision::Allow) {
     const std::string_view reason = policy::to_string(evaluation.decision);
     return answer(d, reply_insufficient_scope(reason, evaluation.required_scopes), "forbidden", reason);

@@ -11,6 +11,7 @@
 #include "auth/authenticator.h"
 #include "auth/token_sources.h"
 #include "http/local_reply.h"
+#include "policy/requirement.h"
 #include "policy/route_table.h"
 
 namespace claimgate::auth {
@@ -20,6 +21,10 @@ struct RequestFacts {
   HeaderList headers;
   std::string_view query;
   const std::vector<std::string>* captures = nullptr;  // from the route match
+  // The connection's verified client certificate (TLS listeners with client_ca_file), or none;
+  // its RFC 8705 thumbprint (base64url SHA-256) for certificate-bound tokens.
+  const policy::ClientCertificate* client_certificate = nullptr;
+  std::string_view certificate_thumbprint;
 };
 
 struct AuthDecision {

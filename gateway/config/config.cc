@@ -124,12 +124,11 @@ void check_route_providers(Reader& r, const YAML::Node& routes, const Config& c)
 
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
-  if (!r.check_map(root, "", {"listen", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
+  if (!r.check_map(root, "", {"listen", "listeners", "admin", "threads", "client", "trusted_proxies", "drain_timeout_ms",
                                "log_level", "access_log", "metrics", "watch_config", "forward_auth", "upstreams", "routes", "path_normalization", "providers", "token_sources", "claim_headers",
                                "payload_header", "strip_token", "token_cache_entries", "startup_timeout_ms"}))
     return c;
   proxy::Settings& s = c.proxy;
-  if (auto n = root["listen"]) r.read_endpoint(n, "listen", s.listen);
   if (auto n = root["admin"]) r.read_endpoint(n, "admin", s.admin);
   if (auto n = root["threads"]) r.read_int(n, "threads", s.threads, 0, 256);
   if (auto n = root["client"]) read_client(r, n, s);
@@ -152,8 +151,11 @@ Config read_config(Reader& r, const YAML::Node& root) {
       if (auto b = n["allow_path_parameters"]) r.read_bool(b, "path_normalization.allow_path_parameters", p.allow_path_parameters);
     }
   }
-  if (s.listen.host == s.admin.host && s.listen.port == s.admin.port && s.listen.port != 0)
-    r.error(root["admin"] ? root["admin"] : root, "admin", "must differ from listen");
+  read_listeners(r, root, s);
+  for (const proxy::Listener& l : s.listeners) {
+    if (l.address.host == s.admin.host && l.address.port == s.admin.port && l.address.port != 0)
+      r.error(root["admin"] ? root["admin"] : root, "admin", root["listeners"] ? "must differ from every listener" : "must differ from listen");
+  }
 
   if (auto ups = root["upstreams"]) {
     if (!ups.IsMap() || ups.size() == 0) {

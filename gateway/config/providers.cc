@@ -64,7 +64,7 @@ void read_provider(Reader& r, const YAML::Node& node, const std::string& key, ke
                    {"name", "issuer", "audiences", "jwks_url", "jwks_file", "hmac_secret_file", "allow_insecure_http",
                     "ca_file", "algorithms", "leeway_s", "max_lifetime_s", "require_exp", "required_claims",
                     "max_token_bytes", "roles_claim", "scopes_claim", "refresh_interval_s", "min_refresh_interval_s",
-                    "max_refresh_interval_s", "fetch_timeout_ms", "max_stale_s", "unknown_kid_wait_ms"}))
+                    "max_refresh_interval_s", "fetch_timeout_ms", "max_stale_s", "unknown_kid_wait_ms", "certificate_bound"}))
     return;
   auto required_string = [&](const char* name, std::string& out) {
     if (auto n = node[name]) {
@@ -130,6 +130,20 @@ void read_provider(Reader& r, const YAML::Node& node, const std::string& key, ke
   if (auto n = node["max_token_bytes"]) r.read_int(n, key + ".max_token_bytes", p.verify.max_token_bytes, 256, 1 << 20);
   if (auto n = node["roles_claim"]) r.read_string(n, key + ".roles_claim", p.roles_claim);
   if (auto n = node["scopes_claim"]) r.read_string(n, key + ".scopes_claim", p.scopes_claim);
+  if (auto n = node["certificate_bound"]) {
+    std::string mode;
+    if (r.read_string(n, key + ".certificate_bound", mode)) {
+      if (mode == "off") {
+        p.certificate_bound = keys::CertificateBinding::Off;
+      } else if (mode == "when_present") {
+        p.certificate_bound = keys::CertificateBinding::WhenPresent;
+      } else if (mode == "required") {
+        p.certificate_bound = keys::CertificateBinding::Required;
+      } else {
+        r.error(n, key + ".certificate_bound", "must be one of off, when_present, required, got \"" + mode + "\"");
+      }
+    }
+  }
   if (auto n = node["refresh_interval_s"]) r.read_int(n, key + ".refresh_interval_s", p.refresh_interval_s, 1, 86400);
   if (auto n = node["min_refresh_interval_s"])
     r.read_int(n, key + ".min_refresh_interval_s", p.min_refresh_interval_s, 1, 86400);

@@ -142,6 +142,9 @@ class Reader {
 void read_providers(Reader& r, const YAML::Node& node, std::vector<keys::ProviderSpec>& out);
 void read_auth(Reader& r, const YAML::Node& root, auth::AuthSettings& out);
 
+// listeners.cc: `listeners`, or `listen` as one plain listener (never both).
+void read_listeners(Reader& r, const YAML::Node& root, proxy::Settings& s);
+
 // routes.cc
 void read_routes(Reader& r, const YAML::Node& routes, const proxy::Settings& settings,
                  std::vector<policy::RouteSpec>& out);

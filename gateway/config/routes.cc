@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <optional>
 #include <regex>
 #include <string>
 
@@ -103,6 +105,37 @@ std::vector<std::string> read_names(Reader& r, const YAML::Node& node, const std
 
 Requirement read_requirement(Reader& r, const YAML::Node& node, const std::string& key);
 
+// client_certificate: { subject_regex, uri, dns }, each optional, all given must match.
+std::optional<Requirement> read_client_certificate(Reader& r, const YAML::Node& node, const std::string& key) {
+  if (!r.check_map(node, key, {"subject_regex", "uri", "dns"})) return std::nullopt;
+  policy::ClaimCondition subject = policy::ClaimCondition::exists();
+  std::string uri;
+  std::string dns;
+  bool ok = true;
+  if (auto n = node["subject_regex"]) {
+    std::string pattern;
+    ok = r.read_string(n, key + ".subject_regex", pattern);
+    if (ok) {
+      auto regex = policy::ClaimCondition::regex(pattern);
+      if (regex) {
+        subject = std::move(*regex);
+      } else {
+        r.error(n, key + ".subject_regex", "is not a valid RE2 pattern: " + regex.error());
+        ok = false;
+      }
+    }
+  }
+  if (auto n = node["uri"]) ok = r.read_string(n, key + ".uri", uri) && ok;
+  if (auto n = node["dns"]) ok = r.read_string(n, key + ".dns", dns) && ok;
+  if (!ok) return std::nullopt;
+  return Requirement::client_certificate(std::move(subject), std::move(uri), std::move(dns));
+}
+
+bool uses_client_certificate(const Requirement& r) {
+  return r.kind == Requirement::Kind::ClientCertificate ||
+         std::any_of(r.children.begin(), r.children.end(), uses_client_certificate);
+}
+
 std::vector<Requirement> read_alternatives(Reader& r, const YAML::Node& node, const std::string& key) {
   std::vector<Requirement> children;
   if (!node.IsSequence() || node.size() == 0) {
@@ -116,7 +149,8 @@ std::vector<Requirement> read_alternatives(Reader& r, const YAML::Node& node, co
 
 // Several keys in one mapping are ANDed, in the order written; {} allows any valid token.
 Requirement read_requirement(Reader& r, const YAML::Node& node, const std::string& key) {
-  if (!r.check_map(node, key, {"roles_any", "roles_all", "scopes_any", "scopes_all", "claims", "path_claims", "any", "all"}))
+  if (!r.check_map(node, key, {"roles_any", "roles_all", "scopes_any", "scopes_all", "claims", "path_claims", "any", "all",
+                               "client_certificate"}))
     return {};
   std::vector<Requirement> parts;
   for (const auto& item : node) {
@@ -129,6 +163,9 @@ Requirement read_requirement(Reader& r, const YAML::Node& node, const std::strin
     if (name == "scopes_all") parts.push_back(Requirement::scopes_all(read_names(r, value, k)));
     if (name == "any") parts.push_back(Requirement::any(read_alternatives(r, value, k)));
     if (name == "all") parts.push_back(Requirement::all(read_alternatives(r, value, k)));
+    if (name == "client_certificate") {
+      if (auto certificate = read_client_certificate(r, value, k)) parts.push_back(std::move(*certificate));
+    }
     if (name != "claims" && name != "path_claims") continue;
     if (!value.IsMap() || value.size() == 0) {
       r.error(value, k, name == "claims" ? "must be a non-empty mapping of claim -> value, [values], { exists } or { regex }"
@@ -201,11 +238,18 @@ void read_route(Reader& r, const YAML::Node& node, std::size_t index, const prox
       }
     }
   }
-  for (const char* name : {"require", "providers"}) {
-    if (route.auth == policy::AuthMode::Anonymous && node[name])
-      r.error(node[name], Reader::join(key, name), "has no effect on a route with auth: anonymous");
-  }
   if (auto n = node["require"]) route.require = read_requirement(r, n, key + ".require");
+  if (route.auth == policy::AuthMode::Anonymous) {
+    if (auto n = node["providers"]) r.error(n, key + ".providers", "has no effect on a route with auth: anonymous");
+    // A route without tokens can still require a client certificate.
+    if (auto n = node["require"]; n && !policy::is_certificate_only(route.require))
+      r.error(n, key + ".require", "has no effect on a route with auth: anonymous (only client_certificate does)");
+  }
+  if (node["require"] && uses_client_certificate(route.require) &&
+      std::none_of(settings.listeners.begin(), settings.listeners.end(),
+                   [](const proxy::Listener& l) { return l.tls && !l.tls->client_ca_file.empty(); }))
+    r.error(node["require"], key + ".require.client_certificate",
+            "no listener asks for client certificates (set tls.client_ca_file on one)");
   if (auto n = node["providers"]) r.read_string_list(n, key + ".providers", route.providers);
   if (auto n = node["bypass_cors_preflight"]) r.read_bool(n, key + ".bypass_cors_preflight", route.bypass_cors_preflight);
 

@@ -18,6 +18,11 @@ struct HttpUrl {
   std::string target = "/";  // path and query
 };
 
+// RFC 8705 certificate-bound tokens: Off ignores cnf.x5t#S256; WhenPresent checks it when the
+// token has one; Required refuses tokens without it. A checked thumbprint must equal the
+// SHA-256 thumbprint of the connection's verified client certificate.
+enum class CertificateBinding { Off, WhenPresent, Required };
+
 struct ProviderSpec {
   std::string name;
   KeySourceKind source = KeySourceKind::JwksUrl;
@@ -31,6 +36,7 @@ struct ProviderSpec {
   jwt::VerifyOptions verify;  // issuer, audiences, algorithms, leeway, lifetime, required claims
   std::string roles_claim = "roles";
   std::string scopes_claim = "scopes";
+  CertificateBinding certificate_bound = CertificateBinding::Off;
 
   std::int64_t refresh_interval_s = 300;      // without Cache-Control: max-age
   std::int64_t min_refresh_interval_s = 30;   // floor for max-age, and for unknown-kid refetches

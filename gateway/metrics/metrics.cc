@@ -82,6 +82,13 @@ void WorkerMetrics::record_connect_error(std::string_view upstream) {
   ++it->second;
 }
 
+void WorkerMetrics::record_tls_handshake(std::string_view result, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  auto it = tls_handshakes_.find(std::tie(result, reason));
+  if (it == tls_handshakes_.end()) it = tls_handshakes_.emplace(AuthKey(result, reason), 0).first;
+  ++it->second;
+}
+
 pm::MetricFamily gauge_family(std::string name, std::string help) {
   return pm::MetricFamily{std::move(name), std::move(help), pm::MetricType::Gauge, {}};
 }
@@ -133,6 +140,7 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   std::map<std::string, Histogram> upstream_durations;
   std::map<WorkerMetrics::AuthKey, std::uint64_t> auth;
   std::map<std::string, std::uint64_t> connect_errors;
+  std::map<WorkerMetrics::AuthKey, std::uint64_t> tls_handshakes;
   WorkerGauges total;
   std::size_t upstream_open = 0;
   std::size_t upstream_idle = 0;
@@ -145,6 +153,7 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
       for (const auto& [k, h] : w->upstream_durations_) h.add_to(upstream_durations[k]);
       for (const auto& [k, v] : w->auth_) auth[k] += v;
       for (const auto& [k, v] : w->connect_errors_) connect_errors[k] += v;
+      for (const auto& [k, v] : w->tls_handshakes_) tls_handshakes[k] += v;
       total.cache_hits += w->gauges_.cache_hits;
       total.cache_misses += w->gauges_.cache_misses;
       total.cache_evictions += w->gauges_.cache_evictions;
@@ -181,6 +190,12 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   auto errors_family = counter_family("claimgate_upstream_connect_errors_total", "Failed upstream connects.");
   for (const auto& [k, v] : connect_errors) add_sample(errors_family, {{"upstream", k}}, static_cast<double>(v));
   out.push_back(std::move(errors_family));
+
+  auto tls_family = counter_family("claimgate_tls_handshakes_total",
+                                   "Client TLS handshakes by result (full, resumed, failed) and failure reason.");
+  for (const auto& [k, v] : tls_handshakes)
+    add_sample(tls_family, {{"result", std::get<0>(k)}, {"reason", std::get<1>(k)}}, static_cast<double>(v));
+  out.push_back(std::move(tls_family));
 
   auto cache_family = counter_family("claimgate_token_cache_total", "Verified-token cache lookups and evictions.");
   add_sample(cache_family, {{"result", "hit"}}, static_cast<double>(total.cache_hits));

@@ -60,6 +60,8 @@ class WorkerMetrics {
  public:
   void record(const RequestRecord& r, const WorkerGauges& gauges);
   void record_connect_error(std::string_view upstream);
+  // A client TLS handshake: result "full", "resumed" or "failed" (with a stable reason).
+  void record_tls_handshake(std::string_view result, std::string_view reason);
 
   // Kept current by the worker's upstream connections and pool, read at scrape time.
   std::atomic<std::size_t> upstream_open{0};
@@ -76,6 +78,7 @@ class WorkerMetrics {
   std::map<std::string, Histogram, std::less<>> upstream_durations_;
   std::map<AuthKey, std::uint64_t, std::less<>> auth_;
   std::map<std::string, std::uint64_t, std::less<>> connect_errors_;
+  std::map<AuthKey, std::uint64_t, std::less<>> tls_handshakes_;  // result, reason
   WorkerGauges gauges_;
 };
 

@@ -26,6 +26,9 @@ struct PlanInput {
   std::int64_t now_unix_s = 0;
   bool may_wait = true;  // false on the retry after a key refetch: a request waits at most once
   bool may_verify_later = false;  // see auth::decide
+  // The connection's verified client certificate and its RFC 8705 thumbprint, when it has one.
+  const policy::ClientCertificate* client_certificate = nullptr;
+  std::string_view certificate_thumbprint;
 };
 
 struct RequestPlan {

@@ -4,6 +4,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
@@ -139,7 +140,42 @@ ClientSession<Stream>::~ClientSession() {
 // A new connection's request is usually on its way: read into the exchange at once. A keep-alive
 // connection reads its next bytes into a small buffer of its own and takes an exchange only then.
 template <class Stream>
-void ClientSession<Stream>::run() { on_readable({}); }
+void ClientSession<Stream>::run() {
+  if constexpr (kIsTls<Stream>) {
+    // The handshake counts against the head's deadline: a slow handshake is a slow head.
+    set_deadline(milliseconds(config_->settings.request_header_timeout_ms));
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            io([self = this->shared_from_this()](error_code ec) { self->on_handshake(ec); }));
+  } else {
+    on_readable({});
+  }
+}
+
+// ---- TLS ----------------------------------------------------------------------------------
+
+template <class Stream>
+void ClientSession<Stream>::on_handshake(error_code ec) {
+  if constexpr (kIsTls<Stream>) {
+    ec = timeout_or(ec);
+    if (ec) {
+      // A plaintext request to a TLS port ends here too: the connection closes, nothing is answered.
+      const std::string_view reason = is_timeout(ec)                                  ? "timeout"
+                                      : ec.category() == net::error::get_ssl_category() ? tls::handshake_failure(static_cast<unsigned long>(ec.value()))
+                                                                                      : "closed";
+      worker_.metrics().record_tls_handshake("failed", reason);
+      log::debug("tls_handshake_failed", {{"client", client_ip_}, {"reason", reason}});
+      return abort();
+    }
+    SSL* ssl = stream_.native_handle();
+    worker_.metrics().record_tls_handshake(SSL_session_reused(ssl) ? "resumed" : "full", "");
+    if (auto certificate = tls::verified_peer_certificate(ssl)) {
+      peer_certificate_ = std::move(*certificate);
+      forwarded_client_cert_ = tls::forwarded_client_cert(*peer_certificate_);
+      certificate_facts_ = {peer_certificate_->subject, peer_certificate_->uris, peer_certificate_->dns};
+    }
+    on_readable({});
+  }
+}
 
 template <class Stream>
 void ClientSession<Stream>::on_drain() {
@@ -305,8 +341,10 @@ void ClientSession<Stream>::run_plan(bool may_wait, bool may_verify_later) {
   Exchange& x = *x_;
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  plan::plan_request({*config_, x.head, client_address_, now, may_wait, may_verify_later}, worker_.verifier(*config_),
-                     x.plan);
+  const policy::ClientCertificate* certificate = peer_certificate_ ? &certificate_facts_ : nullptr;
+  const std::string_view thumbprint = peer_certificate_ ? std::string_view(peer_certificate_->thumbprint) : std::string_view();
+  plan::plan_request({*config_, x.head, client_address_, now, may_wait, may_verify_later, certificate, thumbprint},
+                     worker_.verifier(*config_), x.plan);
   switch (x.plan.action) {
     case plan::RequestPlan::Action::Reply:
       return send_local_reply(x.plan.reply);
@@ -369,7 +407,9 @@ void ClientSession<Stream>::prepare_upstream_request() {
                                   x.plan.strip_headers,
                                   x.plan.strip_cookies,
                                   worker_.identity_headers(*config_, x.plan.auth.identity),
-                                  x.request_id_view()};
+                                  x.request_id_view(),
+                                  kIsTls<Stream>,
+                                  forwarded_client_cert_};
   x.out_head.clear();
   write_upstream_request_head(context, x.out_head);
 }
@@ -798,11 +838,17 @@ void ClientSession<Stream>::close_gracefully() {
   // Half-close, then read and discard for a moment: closing with unread bytes would send a RST
   // that can destroy the response still in flight to the client.
   release_exchange();
-  error_code ec;
-  shutdown_send(stream_, ec);
-  if (ec) return abort();
-  set_deadline(kLingerTime);
-  do_linger();
+  if constexpr (kIsTls<Stream>) {
+    // close_notify, then wait (within the linger time) for the client's before closing.
+    set_deadline(kLingerTime);
+    stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->abort(); });
+  } else {
+    error_code ec;
+    shutdown_send(stream_, ec);
+    if (ec) return abort();
+    set_deadline(kLingerTime);
+    do_linger();
+  }
 }
 
 template <class Stream>
@@ -831,5 +877,6 @@ void ClientSession<Stream>::abort() {
 }
 
 template class ClientSession<tcp::socket>;
+template class ClientSession<TlsStream>;
 
 }  // namespace claimgate::proxy

@@ -14,6 +14,8 @@
 #include <string>
 
 #include "http/local_reply.h"
+#include "policy/requirement.h"
+#include "tls/peer_certificate.h"
 #include "proxy/handler_memory.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime_config.h"
@@ -50,6 +52,8 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   void set_deadline_at(clock::time_point deadline);
   void on_timer(error_code ec, std::uint64_t generation);
   error_code timeout_or(error_code ec);
+  // TLS
+  void on_handshake(error_code ec);
   // request head
   void do_read_head();
   void on_readable(error_code ec);
@@ -103,6 +107,10 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   std::string client_ip_;
   std::array<std::uint8_t, 16> client_address_{};
   bool client_is_trusted_ = false;
+  // TLS listeners with client certificates: the verified one, its XFCC element and policy view.
+  std::optional<tls::PeerCertificate> peer_certificate_;
+  std::string forwarded_client_cert_;
+  policy::ClientCertificate certificate_facts_;
 
   boost::asio::steady_timer timer_;
   clock::time_point deadline_{};

@@ -30,6 +30,19 @@ bool is_named_in_connection(std::span<const std::string_view> options, std::stri
   return std::any_of(options.begin(), options.end(), [&](std::string_view o) { return iequals(o, name); });
 }
 
+// X-Forwarded-Client-Cert and its look-alikes (X_Forwarded_Client_Cert, x.forwarded.client.cert):
+// only the gateway sets it.
+bool is_forwarded_client_cert(std::string_view name) {
+  constexpr std::string_view kName = "x-forwarded-client-cert";
+  if (name.size() != kName.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : (c == '_' || c == '.' ? '-' : c);
+    if (c != kName[i]) return false;
+  }
+  return true;
+}
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
@@ -73,6 +86,7 @@ void write_upstream_request_head(const ForwardingContext& c, std::string& out) {
         if (incoming_real_ip.empty()) incoming_real_ip = value;
         continue;
       }
+      if (is_forwarded_client_cert(name)) continue;
     }
     if (iequals(name, "host")) {
       if (head.absolute_form) continue;
@@ -104,13 +118,15 @@ void write_upstream_request_head(const ForwardingContext& c, std::string& out) {
   if (!joined_forwarded_for.empty()) out.append(std::string_view(joined_forwarded_for).substr(2)).append(", ");
   out.append(c.client_ip).append("\r\n");
   const bool trusted = c.client_is_trusted;
-  append_field(out, "X-Forwarded-Proto", trusted && !incoming_proto.empty() ? incoming_proto : std::string_view("http"));
+  const std::string_view proto = c.tls ? "https" : "http";
+  append_field(out, "X-Forwarded-Proto", trusted && !incoming_proto.empty() ? incoming_proto : proto);
   if (trusted && !incoming_host.empty()) {
     append_field(out, "X-Forwarded-Host", incoming_host);
   } else if (!head.host.empty()) {
     append_field(out, "X-Forwarded-Host", head.host);
   }
   append_field(out, "X-Real-IP", trusted && !incoming_real_ip.empty() ? incoming_real_ip : c.client_ip);
+  if (!c.forwarded_client_cert.empty()) append_field(out, "X-Forwarded-Client-Cert", c.forwarded_client_cert);
   out.append(c.identity_headers);
   append_field(out, "X-Request-Id", c.request_id);
   if (head.chunked) out.append("Transfer-Encoding: chunked\r\n");

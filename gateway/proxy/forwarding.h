@@ -25,6 +25,8 @@ struct ForwardingContext {
   std::span<const std::string_view> strip_cookies;
   std::string_view identity_headers;  // "Name: value\r\n" lines for the verified identity
   std::string_view request_id;
+  bool tls = false;                      // the client connection: X-Forwarded-Proto https
+  std::string_view forwarded_client_cert;  // the verified client certificate's XFCC element, or empty
 };
 
 // The upstream request head (request line through the empty line), appended to `out`.

@@ -6,6 +6,7 @@
 #include "policy/path_normalizer.h"
 #include "policy/route_table.h"
 #include "proxy/settings.h"
+#include "tls/server_context.h"
 
 namespace claimgate::proxy {
 
@@ -14,6 +15,8 @@ struct RuntimeConfig {
   policy::RouteTable routes;
   policy::PathOptions path_options;
   std::shared_ptr<const auth::Authenticator> authenticator;  // never null; without providers it only strips
+  // Per entry of settings.listeners: the TLS listener's certificates (kept across reloads), or null.
+  std::vector<std::shared_ptr<tls::ListenerTls>> listener_tls;
 };
 
 using RuntimeConfigPtr = std::shared_ptr<const RuntimeConfig>;

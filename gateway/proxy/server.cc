@@ -41,7 +41,8 @@ void Server::start() {
   impl_->shared.worker_count = n;
   for (unsigned i = 0; i < n; ++i) {
     auto worker = std::make_unique<Worker>(impl_->shared, impl_->metrics.add_worker());
-    worker->listen(s.listen);
+    for (std::size_t l = 0; l < s.listeners.size(); ++l)
+      worker->listen(s.listeners[l], l < config->listener_tls.size() ? config->listener_tls[l] : nullptr);
     impl_->workers.push_back(std::move(worker));
   }
   for (auto& w : impl_->workers) {
@@ -58,7 +59,9 @@ void Server::start() {
       }
     });
   }
-  log::info("proxy_listening", {{"address", s.listen.host}, {"port", s.listen.port}, {"threads", n}});
+  for (const Listener& l : s.listeners)
+    log::info("proxy_listening",
+              {{"address", l.address.host}, {"port", l.address.port}, {"tls", l.tls.has_value()}, {"threads", n}});
 }
 
 DrainResult Server::drain() {

@@ -1,16 +1,24 @@
 #pragma once
 // What the proxy needs from the config, as plain values (no Beast here: config/ fills these).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "http/cidr.h"
+#include "tls/server_settings.h"
 
 namespace claimgate::proxy {
 
 struct Endpoint {
   std::string host;  // an IP literal, e.g. 127.0.0.1 or ::1
   std::uint16_t port = 0;
+};
+
+// One address the proxy accepts connections on: plain HTTP, or TLS with its certificates.
+struct Listener {
+  Endpoint address;
+  std::optional<tls::ServerSettings> tls;
 };
 
 struct UpstreamSpec {
@@ -34,6 +42,8 @@ struct ForwardAuthSettings {
 
 struct Settings {
   Endpoint listen{"127.0.0.1", 8080};
+  // `listeners:` in the config, or `listen` as the one plain listener.
+  std::vector<Listener> listeners;
   Endpoint admin{"127.0.0.1", 9901};
   unsigned threads = 0;  // 0 = one per core
   std::int64_t request_header_timeout_ms = 10000;

@@ -10,7 +10,9 @@
 #include <string>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <vector>
 #include <unordered_set>
 
 #include "auth/authenticator.h"
@@ -18,6 +20,7 @@
 #include "proxy/exchange.h"
 #include "proxy/runtime_config.h"
 #include "proxy/upstream_pool.h"
+#include "tls/server_context.h"
 
 namespace claimgate::proxy {
 
@@ -56,7 +59,8 @@ class Worker {
   // Upstream connections of this worker, in use or pooled.
   std::atomic<std::size_t>& open_upstream_connections() { return metrics_.upstream_open; }
 
-  void listen(const Endpoint& endpoint);  // throws std::system_error
+  // One more listener on this worker; `tls` is the TLS listener's current context (null: plain).
+  void listen(const Listener& listener, std::shared_ptr<tls::ListenerTls> tls);  // throws std::system_error
   void start_accepting();
   void begin_drain();  // call on this worker's thread (post it)
 
@@ -74,8 +78,17 @@ class Worker {
   void remove_session(Session* s) { sessions_.erase(s); }
 
  private:
-  void do_accept();
-  void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
+  struct Acceptor {
+    explicit Acceptor(boost::asio::io_context& ioc) : acceptor(ioc), backoff(ioc) {}
+    boost::asio::ip::tcp::acceptor acceptor;
+    // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
+    // backlog is not empty: wait a little before the next accept instead of spinning.
+    boost::asio::steady_timer backoff;
+    std::shared_ptr<tls::ListenerTls> tls;
+  };
+  void do_accept(Acceptor& a);
+  void on_accept(Acceptor& a, const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
+  void start_session(Acceptor& a, boost::asio::ip::tcp::socket socket);
 
   SharedState& shared_;
   metrics::WorkerMetrics& metrics_;
@@ -88,10 +101,7 @@ class Worker {
   // One thread runs it and starts every socket operation on it (drain is posted), so the reactor
   // needs no per-descriptor locks; posting from other threads stays safe.
   boost::asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  boost::asio::ip::tcp::acceptor acceptor_;
-  // Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
-  // backlog is not empty: wait a little before the next accept instead of spinning.
-  boost::asio::steady_timer accept_backoff_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   UpstreamPool pool_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   struct RenderedHeaders {

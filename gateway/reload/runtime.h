@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "proxy/runtime_config.h"
+#include "tls/server_context.h"
 
 namespace claimgate::keys {
 class KeyManager;
@@ -54,6 +55,9 @@ class Runtime {
   std::unique_ptr<keys::KeyManager> make_keys(const keys::KeyManager* previous) const;
   void warn_if_restart_needed(const config::Config& next) const;
   void watch();
+  // TLS listeners re-read their certificate and key files when they changed (or always, `force`).
+  void reload_certificates(bool force);
+  void watch_certificates();
 
   boost::asio::io_context& control_;
   config::Config config_;
@@ -64,6 +68,11 @@ class Runtime {
   bool ready_ = false;
   boost::asio::steady_timer watch_timer_;
   std::string watched_signature_;
+  // Per listener of the first config (listeners need a restart): its TLS context holder or null.
+  std::vector<std::shared_ptr<tls::ListenerTls>> listener_tls_;
+  std::vector<std::string> listener_names_;  // "address:port", the metric label
+  prometheus::Family<prometheus::Counter>* certificate_reloads_ = nullptr;
+  boost::asio::steady_timer certificate_timer_;
 };
 
 }  // namespace claimgate::reload
