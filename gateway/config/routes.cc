@@ -243,7 +243,7 @@ void read_route(Reader& r, const YAML::Node& node, std::size_t index, const prox
     if (auto n = node["providers"]) r.error(n, key + ".providers", "has no effect on a route with auth: anonymous");
     // A route without tokens can still require a client certificate.
     if (auto n = node["require"]; n && !policy::is_certificate_only(route.require))
-      r.error(n, key + ".require", "has no effect on a route with auth: anonymous (only client_certificate does)");
+      r.error(n, key + ".require", "has no effect on a route with auth: anonymous");
   }
   if (node["require"] && uses_client_certificate(route.require) &&
       std::none_of(settings.listeners.begin(), settings.listeners.end(),

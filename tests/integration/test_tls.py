@@ -671,7 +671,7 @@ routes:
             "auth: anonymous }", "auth: anonymous, require: { client_certificate: { uri: \"spiffe://x\" } } }")
         self.assertIn("no listener asks for client certificates", self.check(text))
         text = self.config(self.tls()).replace("auth: anonymous }", "auth: anonymous, require: { roles_any: [a] } }")
-        self.assertIn("only client_certificate does", self.check(text))
+        self.assertIn("require: has no effect on a route with auth: anonymous", self.check(text))
 
     def test_certificate_bound_values(self):
         text = self.config(self.tls(), extra='providers:\n  - { name: p, issuer: "https://i", jwks_file: /x, '

@@ -215,3 +215,45 @@ TEST_CASE("syntax errors") {
   CHECK(errors_of("routes: [\n").find("YAML syntax error") != std::string::npos);
   CHECK(errors_of("").find("must be a mapping") != std::string::npos);
 }
+
+TEST_CASE("listen is one plain listener; listeners replace it") {
+  auto r = load_config_text(std::string("listen: \"127.0.0.1:9000\"\n") + kMinimal);
+  REQUIRE(r.has_value());
+  REQUIRE(r->proxy.listeners.size() == 1);
+  CHECK(r->proxy.listeners[0].address.port == 9000);
+  CHECK_FALSE(r->proxy.listeners[0].tls.has_value());
+
+  auto two = load_config_text(std::string("listeners:\n  - address: \"127.0.0.1:9001\"\n  - address: \"[::1]:9002\"\n") + kMinimal);
+  REQUIRE(two.has_value());
+  REQUIRE(two->proxy.listeners.size() == 2);
+  CHECK(two->proxy.listeners[1].address.host == "::1");
+  CHECK(two->proxy.listen.port == 9001);
+
+  const std::string e = errors_of(std::string("listen: \"127.0.0.1:9000\"\nlisteners:\n  - address: \"127.0.0.1:9001\"\n"
+                                              "  - address: \"127.0.0.1:9001\"\n  - address: \"127.0.0.1:9003\"\n    tls: {}\n"
+                                              "  - { address: \"127.0.0.1:9004\", bogus: 1 }\n") +
+                                  kMinimal);
+  CHECK(e.find("c.yaml:3: listeners: cannot be used together with listen") != std::string::npos);
+  CHECK(e.find("c.yaml:4: listeners[1].address: is already used by another listener") != std::string::npos);
+  CHECK(e.find("listeners[2].tls.certificates: is required") != std::string::npos);
+  CHECK(e.find("listeners[3].bogus: unknown key") != std::string::npos);
+  CHECK(errors_of(std::string("listeners: []\n") + kMinimal).find("listeners: must be a non-empty list") != std::string::npos);
+  CHECK(errors_of(std::string("admin: \"127.0.0.1:9001\"\nlisteners:\n  - address: \"127.0.0.1:9001\"\n") + kMinimal)
+            .find("admin: must differ from every listener") != std::string::npos);
+}
+
+TEST_CASE("tls settings are checked before any file is read") {
+  const std::string e = errors_of(std::string("listeners:\n  - address: \"127.0.0.1:9001\"\n    tls:\n"
+                                              "      certificates: [{ cert_file: \"\" }]\n      min_version: \"1.0\"\n"
+                                              "      verify_client: sometimes\n") +
+                                  kMinimal);
+  CHECK(e.find("listeners[0].tls.certificates[0].cert_file: must not be empty") != std::string::npos);
+  CHECK(e.find("listeners[0].tls.certificates[0].key_file: is required") != std::string::npos);
+  CHECK(e.find("c.yaml:5: listeners[0].tls.min_version: must be \"1.2\" or \"1.3\"") != std::string::npos);
+  CHECK(e.find("listeners[0].tls.verify_client: must be required or optional") != std::string::npos);
+  CHECK(e.find("listeners[0].tls.verify_client: needs client_ca_file") != std::string::npos);
+  const std::string missing = errors_of(std::string("listeners:\n  - address: \"127.0.0.1:9001\"\n    tls:\n"
+                                                    "      certificates: [{ cert_file: /nonexistent.crt, key_file: /nonexistent.key }]\n") +
+                                        kMinimal);
+  CHECK(missing.find("c.yaml:4: listeners[0].tls: cert_file /nonexistent.crt: cannot be read") != std::string::npos);
+}

@@ -239,3 +239,40 @@ TEST_CASE("decisions have stable names and descriptions") {
                      Decision::PathBindingMismatch})
     CHECK(describe(d) != "unknown decision");
 }
+
+TEST_CASE("client_certificate tests the connection's verified certificate, and fails without one") {
+  const Token t = usso();
+  const Strings uris{"spiffe://tls.test/ns/a/sa/web"};
+  const Strings dns{"svc-a.tls.test"};
+  const ClientCertificate certificate{"O=claimgate tests,CN=svc-a", uris, dns};
+  auto decide = [&](const Requirement& r, const ClientCertificate* c) {
+    return evaluate(r, Subject{t.claims, t.roles, t.scopes, c}, {}).decision;
+  };
+  const R any = R::client_certificate(ClaimCondition::exists(), "", "");
+  CHECK(decide(any, &certificate) == Decision::Allow);
+  CHECK(decide(any, nullptr) == Decision::MissingClientCertificate);
+  CHECK(decide(R::client_certificate(regex(".*CN=svc-a"), "", ""), &certificate) == Decision::Allow);
+  CHECK(decide(R::client_certificate(regex("CN=svc-a"), "", ""), &certificate) == Decision::ClientCertificateMismatch);
+  CHECK(decide(R::client_certificate(ClaimCondition::exists(), "spiffe://tls.test/ns/a/sa/web", ""), &certificate) ==
+        Decision::Allow);
+  CHECK(decide(R::client_certificate(ClaimCondition::exists(), "spiffe://tls.test/ns/a/sa/we", ""), &certificate) ==
+        Decision::ClientCertificateMismatch);
+  CHECK(decide(R::client_certificate(ClaimCondition::exists(), "", "SVC-A.tls.test"), &certificate) == Decision::Allow);
+  // All the given fields must match.
+  CHECK(decide(R::client_certificate(regex(".*CN=svc-a"), "spiffe://other", "svc-a.tls.test"), &certificate) ==
+        Decision::ClientCertificateMismatch);
+  // Combined with token requirements.
+  CHECK(decide(R::all({any, R::roles_any({"editor"})}), &certificate) == Decision::Allow);
+  CHECK(decide(R::all({any, R::roles_any({"editor"})}), nullptr) == Decision::MissingClientCertificate);
+  CHECK(decide(R::any({any, R::roles_any({"editor"})}), nullptr) == Decision::Allow);
+  CHECK(to_string(Decision::ClientCertificateMismatch) == "client_certificate_mismatch");
+  CHECK(to_string(Decision::MissingClientCertificate) == "missing_client_certificate");
+}
+
+TEST_CASE("is_certificate_only: what may stand on an anonymous route") {
+  const R cert = R::client_certificate(ClaimCondition::exists(), "", "");
+  CHECK(is_certificate_only(cert));
+  CHECK(is_certificate_only(R::any({cert, R::all({cert})})));
+  CHECK_FALSE(is_certificate_only(R::all({cert, R::roles_any({"a"})})));
+  CHECK_FALSE(is_certificate_only(R{}));  // {} allows any valid token: it needs a token
+}
