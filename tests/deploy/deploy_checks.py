@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Deployment tests: Kubernetes manifests, the Helm chart, the Dockerfile and the Grafana dashboard.
 
-usage: deploy_checks.py setup | kustomize-sidecar | kustomize-edge | helm | dockerfile | grafana | forward-auth
+usage: deploy_checks.py setup | kustomize-sidecar | kustomize-sidecar-tls | kustomize-edge | helm | helm-tls
+                        | dockerfile | grafana | forward-auth
 
 Environment: CLAIMGATE_BINARY (the gateway binary; default build/claimgate) and DEPLOY_WORK_DIR
 (the cache under the build tree for node_modules and the helmrender binary; default
@@ -10,10 +11,15 @@ scripts/install-deps.sh, npm packages with `npm ci` from tests/deploy/npm) and b
 the other commands assume it ran (ctest runs it first as a fixture).
 
 What a schema cannot check is checked here, on the rendered objects: the config embedded in the
-ConfigMap passes `claimgate --check-config`; container ports, probes, Service target ports,
-NetworkPolicy ports and Prometheus annotations agree with the config's listen/admin ports; every
-container is non-root, read-only, without capabilities and with resources; the sidecar's app is on
-loopback only; the edge gateway's upstreams accept traffic only from the gateway.
+ConfigMap passes `claimgate --check-config` (with test certificates minted at the paths of the
+certificate, key and CA files it names); container ports, probes, Service target ports,
+NetworkPolicy ports and Prometheus annotations agree with the config's listeners (`listen` or
+`listeners`) and admin port; every file the config names is provided by a read-only directory
+mount (never subPath, which the kubelet never updates: rotated certificates would not arrive) of a
+Secret or ConfigMap volume, private keys from Secrets only; TLS renders terminate TLS with the
+expected Secret at /etc/claimgate/tls; every container is non-root, read-only, without
+capabilities and with resources; the sidecar's app is on loopback only; the edge gateway's
+upstreams accept traffic only from the gateway.
 """
 
 import hashlib
@@ -38,6 +44,8 @@ except ImportError:  # `setup` installs python3-yaml; every other command needs 
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent / "integration"))
+from harness import free_port  # noqa: E402  (ports outside the kernel's ephemeral range)
 BINARY = Path(os.environ.get("CLAIMGATE_BINARY", ROOT / "build" / "claimgate"))
 WORK = Path(os.environ.get("DEPLOY_WORK_DIR", ROOT / "build" / "tests" / "deploy"))
 NODE_MODULES = WORK / "npm" / "node_modules"
@@ -46,7 +54,8 @@ HELMRENDER = WORK / "helmrender"
 # Debian packages the deploy tests need (the same list goes into scripts/install-deps.sh).
 # nodejs/npm only when no `npm` is on PATH: a NodeSource nodejs bundles npm and conflicts with
 # Debian's npm package. kubectl is not a Debian 12 package; it comes with the machine image.
-APT_PACKAGES = ["golang-go", "golang-github-masterminds-sprig-dev", "golang-k8s-sigs-yaml-dev", "python3-yaml"]
+APT_PACKAGES = ["golang-go", "golang-github-masterminds-sprig-dev", "golang-k8s-sigs-yaml-dev", "python3-yaml",
+                "python3-cryptography"]
 NODE_PACKAGES = ["nodejs", "npm"]
 
 
@@ -268,40 +277,207 @@ def claimgate_config_of(container, pod_spec, docs, where, errors):
     return data[key]
 
 
+# Config keys that name a certificate, key or CA file (listeners[].tls, upstreams.*) and the role of
+# the file: what a test stand-in for it has to be.
+TLS_FILE_KEYS = {"cert_file": "cert", "key_file": "key", "client_ca_file": "ca", "ca_file": "ca",
+                 "client_cert_file": "cert", "client_key_file": "key"}
+# Other files the config names; checked to be mounted, not made up for --check-config.
+OTHER_FILE_KEYS = {"jwks_file": "jwks", "hmac_secret_file": "hmac"}
+
+
+def config_files(config):
+    """Every file the config names: [{path, role, pair, key}]. `pair` ties a certificate to its key
+    (a certificates entry, an upstream's client certificate); `key` is the config location."""
+    files = []
+
+    def add(node, key, pair=None):
+        for name, role in {**TLS_FILE_KEYS, **OTHER_FILE_KEYS}.items():
+            value = (node or {}).get(name)
+            if isinstance(value, str) and value:
+                files.append({"path": value, "role": role, "pair": pair, "key": f"{key}.{name}"})
+
+    for i, listener in enumerate(config.get("listeners") or []):
+        tls = (listener or {}).get("tls") or {}
+        for j, certificate in enumerate(tls.get("certificates") or []):
+            add(certificate, f"listeners[{i}].tls.certificates[{j}]", pair=f"listener{i}-cert{j}")
+        add({"client_ca_file": tls.get("client_ca_file")}, f"listeners[{i}].tls")
+    for name, upstream in (config.get("upstreams") or {}).items():
+        add(upstream, f"upstreams.{name}", pair=f"upstream-{name}")
+    for i, provider in enumerate(config.get("providers") or []):
+        add(provider, f"providers[{i}]")
+    return files
+
+
+def volume_files(volume, docs):
+    """{relative path: "Secret" | "ConfigMap"} for the files a volume provides, or None when the
+    manifests cannot tell (not a Secret/ConfigMap/projected volume, or a Secret/ConfigMap that is
+    not among the rendered objects and whose volume lists no items)."""
+    def source(kind, spec, name):
+        if spec.get("items"):
+            return {item["path"]: kind for item in spec["items"]}
+        obj = next((o for o in kind_of(docs, kind) if o["metadata"]["name"] == name), None)
+        if obj is None:
+            return None
+        keys = set(obj.get("data") or {}) | set(obj.get("stringData") or {}) | set(obj.get("binaryData") or {})
+        return {key: kind for key in keys}
+
+    if "configMap" in volume:
+        return source("ConfigMap", volume["configMap"], volume["configMap"].get("name"))
+    if "secret" in volume:
+        return source("Secret", volume["secret"], volume["secret"].get("secretName"))
+    if "projected" in volume:
+        provided = {}
+        for s in volume["projected"].get("sources") or []:
+            if "configMap" in s:
+                part = source("ConfigMap", s["configMap"], s["configMap"].get("name"))
+            elif "secret" in s:
+                part = source("Secret", s["secret"], s["secret"].get("name"))
+            else:
+                return None
+            if part is None:
+                return None
+            provided.update(part)
+        return provided
+    return None
+
+
+def check_mounted_files(config, container, pod_spec, docs, where, errors):
+    """Every file the config names comes from a read-only directory mount (no subPath: the kubelet
+    never updates a subPath mount, so a rotated certificate would not reach claimgate) of a volume
+    that provides it; private keys from Secrets only. Returns config_files(config)."""
+    mounts = container.get("volumeMounts") or []
+    for m in mounts:
+        errors.check(not m.get("subPath") and not m.get("subPathExpr"), where,
+                     f"volumeMount {m['name']} at {m['mountPath']} uses subPath: the kubelet never updates a subPath "
+                     "mount, so a rotated certificate or an edited config would not reach claimgate")
+    files = config_files(config)
+    for f in files:
+        path = f["path"]
+        label = f"{f['key']} {path}"
+        inside = [m for m in mounts if path.startswith(m["mountPath"].rstrip("/") + "/")]
+        if not errors.check(inside, where, f"{label} is under no volumeMount of the claimgate container"):
+            continue
+        mount = max(inside, key=lambda m: len(m["mountPath"].rstrip("/")))
+        errors.check(mount.get("readOnly") is True, where, f"{label}: the mount {mount['mountPath']} should be readOnly")
+        volume = next((v for v in pod_spec.get("volumes") or [] if v["name"] == mount["name"]), None)
+        if not errors.check(volume is not None, where, f"{label}: no volume {mount['name']} in the pod"):
+            continue
+        relative = path[len(mount["mountPath"].rstrip("/")) + 1:]
+        provided = volume_files(volume, docs)
+        if not errors.check(provided is not None, where,
+                            f"{label}: cannot tell whether volume {volume['name']} provides {relative}; list the keys in `items`"):
+            continue
+        if errors.check(relative in provided, where,
+                        f"{label}: volume {volume['name']} at {mount['mountPath']} provides {sorted(provided)}, not {relative}"):
+            if f["role"] == "key":
+                errors.check(provided[relative] == "Secret", where,
+                             f"{label}: a private key must come from a Secret, not a {provided[relative]}")
+    return files
+
+
+def check_config_in_pod(text, config, files, where, errors):
+    """claimgate --check-config on the config as the pod would see it: the certificate, key and CA
+    files it names are minted (tests/integration/certs.py) at the same paths under a temporary
+    directory, and the config is checked with its paths pointing there."""
+    tls_files = [f for f in files if f["role"] in ("cert", "key", "ca")]
+    if not tls_files:
+        check_config(text, where, errors)
+        return
+    from certs import Authority  # tests/integration; python3-cryptography
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "pod"
+        minted = Path(tmp) / "minted"
+        minted.mkdir()
+        authority = Authority(str(minted))
+        pairs = {}
+        for f in tls_files:
+            target = root / f["path"].lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f["role"] == "ca":
+                shutil.copyfile(authority.ca_file, target)
+                continue
+            if f["pair"] not in pairs:
+                name = f"{f['pair']}.claimgate.test"
+                pairs[f["pair"]] = authority.issue(f["pair"], name, dns=[name], client=True)
+            cert_file, key_file, _ = pairs[f["pair"]]
+            shutil.copyfile(cert_file if f["role"] == "cert" else key_file, target)
+
+        def rebase(node):
+            if isinstance(node, dict):
+                return {k: (str(root) + v if k in TLS_FILE_KEYS and isinstance(v, str) and v.startswith("/") else rebase(v))
+                        for k, v in node.items()}
+            if isinstance(node, list):
+                return [rebase(v) for v in node]
+            return node
+
+        check_config(yaml.safe_dump(rebase(config), sort_keys=False), f"{where} (with minted certificates and keys)", errors)
+
+
+def listeners_of(config, where, errors):
+    """[(host, port, tls or None)]: `listeners`, or `listen` as one plain listener."""
+    if "listeners" in config:
+        errors.check("listen" not in config, where, "the config has both listen and listeners (a config error)")
+        out = [(*parse_address(entry["address"]), entry.get("tls")) for entry in config["listeners"] or []]
+        errors.check(out, where, "listeners is empty")
+        return out
+    if errors.check("listen" in config, where, "the config has neither listen nor listeners"):
+        return [(*parse_address(config["listen"]), None)]
+    return []
+
+
+def claimgate_pods(docs):
+    """(Deployment, pod spec, claimgate container) for every Deployment running a claimgate container."""
+    for dep in kind_of(docs, "Deployment"):
+        pod_spec = dep["spec"]["template"]["spec"]
+        gw = next((c for c in pod_spec["containers"] if c["name"] == "claimgate"), None)
+        if gw is not None:
+            yield dep, pod_spec, gw
+
+
 def check_workloads(docs, source, sidecar, edge=False):
     """The checks a schema cannot make, for every Deployment that runs a claimgate container."""
     errors = Errors()
-    deployments = [d for d in kind_of(docs, "Deployment")
-                   if any(c["name"] == "claimgate" for c in d["spec"]["template"]["spec"]["containers"])]
-    errors.check(deployments, source, "no Deployment with a container named claimgate")
-    for dep in deployments:
+    pods = list(claimgate_pods(docs))
+    errors.check(pods, source, "no Deployment with a container named claimgate")
+    for dep, pod_spec, gw in pods:
         where = f"{source} {name_of(dep)}"
         pod = dep["spec"]["template"]
-        pod_spec, pod_labels = pod["spec"], pod["metadata"].get("labels") or {}
+        pod_labels = pod["metadata"].get("labels") or {}
         annotations = pod["metadata"].get("annotations") or {}
         errors.check(selector_matches(dep["spec"]["selector"], pod_labels), where, "selector does not match the pod labels")
-        gw = next(c for c in pod_spec["containers"] if c["name"] == "claimgate")
         for c in pod_spec["containers"]:
             check_security(c, pod_spec, f"{where} container {c['name']}", errors)
 
         text = claimgate_config_of(gw, pod_spec, docs, where, errors)
-        config = check_config(text, where, errors) if text is not None else None
-        if config is None:
+        if text is None:
             continue
-        listen_host, listen = parse_address(config["listen"])
+        config = yaml.safe_load(text)
+        files = check_mounted_files(config, gw, pod_spec, docs, where, errors)
+        check_config_in_pod(text, config, files, where, errors)  # the other checks go on if it fails
+        listeners = listeners_of(config, where, errors)
+        traffic = {port: tls for _, port, tls in listeners}  # listener port -> its tls section or None
         admin_host, admin = parse_address(config["admin"])
-        errors.check(listen_host == "0.0.0.0", where, f"config listen must bind 0.0.0.0 in a pod, not {listen_host}")
+        for host, port, _ in listeners:
+            errors.check(host == "0.0.0.0", where, f"listener {host}:{port} must bind 0.0.0.0 in a pod")
         errors.check(admin_host == "0.0.0.0", where, f"config admin must bind 0.0.0.0 in a pod, not {admin_host}")
+        errors.check(len(traffic) == len(listeners) and admin not in traffic, where,
+                     f"listener ports {[p for _, p, _ in listeners]} and admin port {admin} must all differ")
 
-        ports = {p.get("name"): p["containerPort"] for p in gw.get("ports") or []}
-        errors.check(set(ports.values()) == {listen, admin}, where,
-                     f"claimgate containerPorts {sorted(ports.values())} != config listen/admin ports {[listen, admin]}")
+        ports = {p["containerPort"]: p.get("name") for p in gw.get("ports") or []}
+        errors.check(set(ports) == set(traffic) | {admin}, where,
+                     f"claimgate containerPorts {sorted(ports)} != config listener/admin ports {sorted(traffic)}/{admin}")
+        for port, tls in traffic.items():
+            if port in ports:
+                expected = "https" if tls else "http"
+                errors.check(ports[port] == expected, where,
+                             f"containerPort {port} ({'TLS' if tls else 'plain'} listener) is named {ports[port]!r}, not {expected!r}")
         for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
             get = (gw.get(probe) or {}).get("httpGet")
             if errors.check(get is not None, where, f"{probe}.httpGet is missing"):
                 errors.check(get.get("path") == path, where, f"{probe} path {get.get('path')} != {path}")
                 errors.check(resolve_port(get.get("port"), gw) == admin, where,
                              f"{probe} port {get.get('port')} is not the admin port {admin}")
+                errors.check(get.get("scheme", "HTTP") == "HTTP", where, f"{probe} scheme must be HTTP: the admin listener is plain")
 
         # Prometheus: pod annotations and/or a ServiceMonitor must point at the admin port.
         monitors = kind_of(docs, "ServiceMonitor")
@@ -315,14 +491,20 @@ def check_workloads(docs, source, sidecar, edge=False):
         services = [s for s in kind_of(docs, "Service") if selector_matches({"matchLabels": s["spec"].get("selector")}, pod_labels)]
         errors.check(services, where, "no Service selects this pod")
         all_container_ports = {p["containerPort"]: c["name"] for c in pod_spec["containers"] for p in c.get("ports") or []}
-        reach_listen = False
+        reached = set()
         for s in services:
             for p in s["spec"]["ports"]:
                 target = resolve_port(p.get("targetPort", p["port"]), gw)
-                errors.check(target in (listen, admin), f"{source} {name_of(s)}",
-                             f"port {p.get('name')} targets {p.get('targetPort')}, not claimgate's {listen}/{admin}")
-                reach_listen |= target == listen
-        errors.check(reach_listen, where, "no Service port targets the listen port")
+                if not errors.check(target in traffic or target == admin, f"{source} {name_of(s)}",
+                                    f"port {p.get('name')} targets {p.get('targetPort')}, not claimgate's {sorted(traffic)}/{admin}"):
+                    continue
+                if target in traffic:
+                    reached.add(target)
+                    expected = "https" if traffic[target] else "http"
+                    errors.check(p.get("name") == expected, f"{source} {name_of(s)}",
+                                 f"port {p['port']} targets the {'TLS' if traffic[target] else 'plain'} listener "
+                                 f"{target}; name it {expected!r}, not {p.get('name')!r}")
+        errors.check(reached == set(traffic), where, f"no Service port targets the listener port(s) {sorted(set(traffic) - reached)}")
         for m in monitors:
             for ep in m["spec"]["endpoints"]:
                 svc_ports = [p for s in services if selector_matches(m["spec"]["selector"], s["metadata"].get("labels") or {})
@@ -341,10 +523,11 @@ def check_workloads(docs, source, sidecar, edge=False):
                     continue
                 for p in rule["ports"]:
                     port = resolve_port(p.get("port"), gw)
-                    errors.check(port in (listen, admin), f"{source} {name_of(n)}", f"admits port {p.get('port')}, not a claimgate port")
+                    errors.check(port in traffic or port == admin, f"{source} {name_of(n)}", f"admits port {p.get('port')}, not a claimgate port")
                     if not rule.get("from"):
                         open_to_all.add(port)
-        errors.check(listen in open_to_all, where, f"no NetworkPolicy admits the listen port {listen} from clients")
+        errors.check(set(traffic) <= open_to_all, where,
+                     f"no NetworkPolicy admits the listener port(s) {sorted(set(traffic) - open_to_all)} from clients")
         errors.check(admin not in open_to_all, where, f"the admin port {admin} is open to everyone")
 
         upstream_urls = {name: u["url"] for name, u in (config.get("upstreams") or {}).items()}
@@ -356,14 +539,14 @@ def check_workloads(docs, source, sidecar, edge=False):
                 errors.check(not c.get("ports"), f"{where} container {c['name']}",
                              "the app declares ports; it must listen on 127.0.0.1 only, behind claimgate")
             for name, url in upstream_urls.items():
-                m = re.match(r"http://([^/:]+):(\d+)", url)
+                m = re.match(r"https?://([^/:]+):(\d+)", url)
                 errors.check(m and m.group(1) == "127.0.0.1", where, f"upstream {name} {url} is not on 127.0.0.1")
                 if m:
                     app_args = " ".join(a for c in pod_spec["containers"] if c["name"] != "claimgate"
                                         for a in (c.get("args") or []) + (c.get("command") or []))
                     errors.check(f"127.0.0.1:{m.group(2)}" in app_args, where,
                                  f"no app container is started on 127.0.0.1:{m.group(2)} (upstream {name})")
-            errors.check(not set(all_container_ports) - {listen, admin}, where, "only claimgate may declare ports")
+            errors.check(not set(all_container_ports) - set(traffic) - {admin}, where, "only claimgate may declare ports")
 
         hpas = [h for h in kind_of(docs, "HorizontalPodAutoscaler")
                 if h["spec"]["scaleTargetRef"]["kind"] == "Deployment" and h["spec"]["scaleTargetRef"]["name"] == dep["metadata"]["name"]]
@@ -376,7 +559,7 @@ def check_workloads(docs, source, sidecar, edge=False):
             for h in hpas:
                 errors.check(h["spec"]["minReplicas"] >= 2, f"{source} {name_of(h)}", "minReplicas < 2 loses availability")
             for name, url in upstream_urls.items():
-                service = re.match(r"http://([^/:.]+)", url).group(1)
+                service = re.match(r"https?://([^/:.]+)", url).group(1)
                 upstream_labels = {"app.kubernetes.io/name": service}
                 guards = [n for n in kind_of(docs, "NetworkPolicy") if selector_matches(n["spec"]["podSelector"], upstream_labels)]
                 ok = bool(guards)
@@ -389,7 +572,81 @@ def check_workloads(docs, source, sidecar, edge=False):
                 errors.check(ok, where, f"upstream {name} ({url}): no NetworkPolicy restricts pods "
                              f"app.kubernetes.io/name={service} to traffic from the gateway pods")
     errors.raise_if_any(source)
-    log(f"  {source}: ports, probes, Services, NetworkPolicies, securityContext and config agree")
+    log(f"  {source}: ports, probes, Services, NetworkPolicies, securityContext, mounted files and config agree")
+
+
+TLS_DIR = "/etc/claimgate/tls"
+
+
+def check_tls_termination(docs, source, secret, port, plain_port=None, sni_secrets=(), client_ca=None,
+                          verify_client="required", min_version="1.2"):
+    """What a TLS render must say: the first listener is TLS on 0.0.0.0:`port`, its default
+    certificate is tls.crt/tls.key of the kubernetes.io/tls Secret `secret` mounted as a directory
+    at /etc/claimgate/tls, SNI certificates come from their Secrets at /etc/claimgate/tls-sni/<name>,
+    mTLS (client_ca = (kind, name)) from /etc/claimgate/client-ca/ca.crt; a plain listener only on
+    `plain_port`; a Service port "https" in front of `port`."""
+    errors = Errors()
+    pods = list(claimgate_pods(docs))
+    errors.check(pods, source, "no Deployment with a container named claimgate")
+    for dep, pod_spec, gw in pods:
+        where = f"{source} {name_of(dep)}"
+        text = claimgate_config_of(gw, pod_spec, docs, where, Errors())
+        if not errors.check(text is not None, where, "no config"):
+            continue
+        config = yaml.safe_load(text)
+        listeners = config.get("listeners")
+        if not errors.check(isinstance(listeners, list) and listeners and "listen" not in config, where,
+                            "a TLS config needs `listeners:` (and no `listen:`)"):
+            continue
+        first = listeners[0]
+        tls = first.get("tls") or {}
+        errors.check(first.get("address") == f"0.0.0.0:{port}" and tls, where,
+                     f"the first listener must be TLS on 0.0.0.0:{port}, not {first}")
+        plain = [entry.get("address") for entry in listeners if not entry.get("tls")]
+        errors.check(plain == ([f"0.0.0.0:{plain_port}"] if plain_port else []), where,
+                     f"plain listeners {plain}, expected {[f'0.0.0.0:{plain_port}'] if plain_port else 'none'}")
+        errors.check(len(listeners) == 1 + len(plain), where, "more than one TLS listener")
+        wanted = [{"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key"}]
+        wanted += [{"cert_file": f"/etc/claimgate/tls-sni/{s}/tls.crt", "key_file": f"/etc/claimgate/tls-sni/{s}/tls.key"}
+                   for s in sni_secrets]
+        errors.check(tls.get("certificates") == wanted, where, f"certificates {tls.get('certificates')} != {wanted}")
+        errors.check(str(tls.get("min_version")) == min_version, where, f"min_version {tls.get('min_version')!r} != {min_version!r}")
+        if client_ca:
+            errors.check(tls.get("client_ca_file") == "/etc/claimgate/client-ca/ca.crt", where,
+                         f"client_ca_file {tls.get('client_ca_file')!r} != /etc/claimgate/client-ca/ca.crt")
+            errors.check(tls.get("verify_client") == verify_client, where, f"verify_client {tls.get('verify_client')!r} != {verify_client}")
+        else:
+            errors.check(not tls.get("client_ca_file") and "verify_client" not in tls, where, "mTLS is on; expected off")
+
+        # Which Secret/ConfigMap sits at each mount (check_mounted_files checked the files exist).
+        mounts = {m["mountPath"].rstrip("/"): m for m in gw.get("volumeMounts") or []}
+        volumes = {v["name"]: v for v in pod_spec.get("volumes") or []}
+        expected_sources = {TLS_DIR: ("secret", secret)}
+        expected_sources.update({f"/etc/claimgate/tls-sni/{s}": ("secret", s) for s in sni_secrets})
+        if client_ca:
+            expected_sources["/etc/claimgate/client-ca"] = client_ca
+        for path, (kind, name) in expected_sources.items():
+            mount = mounts.get(path)
+            if not errors.check(mount is not None, where, f"nothing is mounted at {path}"):
+                continue
+            errors.check(mount.get("readOnly") is True and not mount.get("subPath") and not mount.get("subPathExpr"),
+                         where, f"{path} must be a read-only directory mount (no subPath), not {mount}")
+            volume = volumes.get(mount["name"], {})
+            got = (volume.get("secret") or {}).get("secretName") if kind == "secret" else (volume.get("configMap") or {}).get("name")
+            errors.check(got == name, where, f"{path} is volume {volume}, expected {kind} {name}")
+
+        services = [s for s in kind_of(docs, "Service")
+                    if selector_matches({"matchLabels": s["spec"].get("selector")}, dep["spec"]["template"]["metadata"].get("labels") or {})]
+        https = [p for s in services for p in s["spec"]["ports"] if p.get("name") == "https"]
+        errors.check(https and all(resolve_port(p.get("targetPort"), gw) == port for p in https), where,
+                     f"no Service port \"https\" targeting the TLS listener {port}")
+        if not plain_port:
+            errors.check(not [p for s in services for p in s["spec"]["ports"] if p.get("name") == "http"], where,
+                         "a Service port \"http\" although there is no plain listener")
+    errors.raise_if_any(source)
+    log(f"  {source}: TLS on {port} from Secret {secret} mounted at {TLS_DIR} (no subPath)"
+        + (f", SNI {list(sni_secrets)}" if sni_secrets else "") + (f", mTLS from {client_ca[0]} {client_ca[1]}" if client_ca else "")
+        + (f", plain listener {plain_port}" if plain_port else ", no plain listener"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,17 +654,33 @@ def check_workloads(docs, source, sidecar, edge=False):
 
 
 def cmd_kustomize(shape):
+    """deploy/k8s/<shape>: sidecar (plain HTTP), sidecar-tls (the sidecar with its tls component),
+    edge (TLS from the Secret claimgate-edge-tls)."""
     directory = ROOT / "deploy" / "k8s" / shape
     docs = render_kustomize(directory)
     log(f"kubectl kustomize {directory.relative_to(ROOT)}: {len(docs)} objects")
     validate_schemas(docs, f"k8s/{shape}")
-    check_workloads(docs, f"k8s/{shape}", sidecar=shape == "sidecar", edge=shape == "edge")
+    check_workloads(docs, f"k8s/{shape}", sidecar=shape.startswith("sidecar"), edge=shape == "edge")
     kinds = {d["kind"] for d in docs}
     want = {"Deployment", "Service", "ConfigMap", "NetworkPolicy"}
     if shape == "edge":
         want |= {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
     if not want <= kinds:
         raise CheckFailed(f"k8s/{shape}: missing kinds {sorted(want - kinds)}")
+    if shape == "edge":
+        check_tls_termination(docs, "k8s/edge", secret="claimgate-edge-tls", port=8443)
+    if shape == "sidecar-tls":
+        check_tls_termination(docs, "k8s/sidecar-tls", secret="orders-tls", port=8443)
+        # The component replaces the config: it must be the sidecar's own with listeners for listen.
+        plain = yaml.safe_load((ROOT / "deploy" / "k8s" / "sidecar" / "claimgate.yaml").read_text())
+        tls = yaml.safe_load((ROOT / "deploy" / "k8s" / "sidecar" / "tls" / "claimgate-tls.yaml").read_text())
+        plain.pop("listen", None)
+        tls.pop("listeners", None)
+        if plain != tls:
+            keys = sorted(k for k in set(plain) | set(tls) if plain.get(k) != tls.get(k))
+            raise CheckFailed(f"deploy/k8s/sidecar/tls/claimgate-tls.yaml differs from ../claimgate.yaml in {keys}, "
+                              "not only in listen/listeners")
+        log("  k8s/sidecar-tls: the config is the sidecar's with listeners instead of listen")
 
 
 def cmd_helm():
@@ -448,6 +721,93 @@ def cmd_helm():
     if "image.tag is required" not in stderr:
         raise CheckFailed(f"helm: an empty image.tag should fail with 'image.tag is required', got:\n{stderr}")
     log("  helm: an empty image.tag fails with 'image.tag is required'")
+
+
+def cmd_helm_tls():
+    """helm/claimgate with tls.*, upstreamCa and upstreamClientCert: the edge gateway with every TLS
+    option, the TLS-only minimum, claimgate as a TLS sidecar in another chart, and the value
+    combinations the chart must refuse. Reports every render's problems, not only the first."""
+    chart = ROOT / "helm" / "claimgate"
+    failures = []
+
+    def attempt(what, check):
+        try:
+            check()
+        except CheckFailed as e:
+            failures.append(f"{what}: {e}")
+
+    def refused(args, message):
+        stderr = render_helm(chart, *args, expect_failure=True)
+        if message not in stderr:
+            raise CheckFailed(f"helm {' '.join(args)} should fail with {message!r}, got:\n{stderr}")
+        log(f"  helm {' '.join(args)}: refused ({message})")
+
+    def edge():
+        args = ["-f", str(HERE / "helm-edge-tls-values.yaml"), "--set", "ports.https=8553", "--set", "ports.http=8181",
+                "--release-name", "edge", "--namespace", "shop"]
+        docs = render_helm(chart, *args)
+        log(f"helm/claimgate with helm-edge-tls-values.yaml and ports 8553/8181: {len(docs)} objects")
+        validate_schemas(docs, "helm edge TLS")
+        check_workloads(docs, "helm edge TLS", sidecar=False, edge=True)
+        check_tls_termination(docs, "helm edge TLS", secret="shop-tls", port=8553, plain_port=8181,
+                              sni_secrets=["shop-api-tls"], client_ca=("configMap", "shop-client-ca"),
+                              verify_client="optional", min_version="1.3")
+        dep = kind_of(docs, "Deployment")[0]
+        volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        client_ca = volumes["claimgate-client-ca"]["configMap"]
+        if client_ca.get("items") != [{"key": "ca-bundle.pem", "path": "ca.crt"}]:
+            raise CheckFailed(f"helm edge TLS: tls.clientCa.key did not reach the volume's items: {client_ca}")
+        config = yaml.safe_load(kind_of(docs, "ConfigMap")[0]["data"]["config.yaml"])
+        orders = config["upstreams"]["orders"]
+        if not orders["url"].startswith("https://") or orders["ca_file"] != "/etc/claimgate/upstream-ca/ca.crt":
+            raise CheckFailed(f"helm edge TLS: upstream orders {orders}")
+        for path, secret in (("/etc/claimgate/upstream-ca", "shop-internal-ca"), ("/etc/claimgate/upstream-client", "claimgate-upstream-client")):
+            mount = next(m for m in dep["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["mountPath"] == path)
+            if volumes[mount["name"]].get("secret", {}).get("secretName") != secret:
+                raise CheckFailed(f"helm edge TLS: {path} is {volumes[mount['name']]}, expected Secret {secret}")
+        log("  helm edge TLS: the upstream CA and client certificate Secrets are mounted where the upstream's files point")
+
+    def minimal():
+        docs = render_helm(chart, "--set", "tls.enabled=true", "--set", "tls.secretName=gw-tls")
+        log(f"helm/claimgate with tls.enabled=true tls.secretName=gw-tls: {len(docs)} objects")
+        validate_schemas(docs, "helm TLS only")
+        check_workloads(docs, "helm TLS only", sidecar=False)
+        check_tls_termination(docs, "helm TLS only", secret="gw-tls", port=8443)
+        policy = next(n for n in kind_of(docs, "NetworkPolicy"))
+        admitted = sorted(p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"])
+        if admitted != [8443, 9901]:
+            raise CheckFailed(f"helm TLS only: the NetworkPolicy admits {admitted}, expected [8443, 9901]")
+
+    def sidecar():
+        docs = render_helm(HERE / "helm-sidecar-parent", "--release-name", "shop",
+                           "--set", "claimgate.tls.enabled=true", "--set", "claimgate.tls.secretName=shop-tls")
+        log(f"tests/deploy/helm-sidecar-parent with claimgate.tls: {len(docs)} objects")
+        validate_schemas(docs, "helm sidecar TLS")
+        check_workloads(docs, "helm sidecar TLS", sidecar=True)
+        check_tls_termination(docs, "helm sidecar TLS", secret="shop-tls", port=8443)
+
+    def refusals():
+        tls = ["--set", "tls.enabled=true", "--set", "tls.secretName=gw-tls"]
+        refused(["--set", "tls.enabled=true"], "tls.secretName is required")
+        refused([*tls, "--set", "tls.minVersion=1.1"], 'tls.minVersion must be "1.2" or "1.3"')
+        refused([*tls, "--set", "tls.clientCa.secretName=a", "--set", "tls.clientCa.configMapName=b"],
+                "tls.clientCa: set secretName or configMapName, not both")
+        refused([*tls, "--set", "tls.clientCa.secretName=a", "--set", "tls.clientCa.verifyClient=maybe"],
+                "tls.clientCa.verifyClient must be required or optional")
+        refused(["--set", "tls.clientCa.secretName=a"], "need tls.enabled: true")
+        refused([*tls, "--set", "ports.https=9901"], "ports.https must differ")
+        refused([*tls, "--set", "tls.plainListener=true", "--set", "ports.https=8080"], "ports.https must differ")
+        refused(["--set", "upstreams.app.ca_file=/etc/claimgate/upstream-ca/ca.crt"],
+                "upstreams.app.ca_file is under /etc/claimgate/upstream-ca/")
+        refused(["--set", "upstreams.app.client_key_file=/etc/claimgate/upstream-client/tls.key"],
+                "upstreams.app.client_cert_file/client_key_file are under /etc/claimgate/upstream-client/")
+
+    attempt("refused values", refusals)
+    attempt("helm edge TLS", edge)
+    attempt("helm TLS only", minimal)
+    attempt("helm sidecar TLS", sidecar)
+    if failures:
+        raise CheckFailed(f"{len(failures)} of 4 TLS render checks failed\n" + "\n".join(failures))
 
 
 def dpkg_package(path):
@@ -600,8 +960,6 @@ class EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
-from harness import free_port  # noqa: E402  (ports outside the kernel's ephemeral range)
 
 
 def http_get(url, headers=None):
@@ -776,12 +1134,17 @@ def cmd_grafana():
     errors.raise_if_any("deploy/grafana/claimgate.json")
 
 
+KUBE_COMMANDS = ("kustomize-sidecar", "kustomize-sidecar-tls", "kustomize-edge", "helm", "helm-tls")
+
+
 def main(argv):
     commands = {
         "setup": setup,
         "kustomize-sidecar": lambda: cmd_kustomize("sidecar"),
+        "kustomize-sidecar-tls": lambda: cmd_kustomize("sidecar-tls"),
         "kustomize-edge": lambda: cmd_kustomize("edge"),
         "helm": cmd_helm,
+        "helm-tls": cmd_helm_tls,
         "dockerfile": cmd_dockerfile,
         "grafana": cmd_grafana,
         "forward-auth": cmd_forward_auth,
@@ -794,10 +1157,10 @@ def main(argv):
             print("FAIL: python3-yaml is missing; run `deploy_checks.py setup` or scripts/install-deps.sh", file=sys.stderr)
             return 1
         for tool, hint in (("kubectl", "machine image"), ("node", "nodejs"), (str(HELMRENDER), "deploy.setup")):
-            if argv[1] in ("kustomize-sidecar", "kustomize-edge", "helm") and shutil.which(tool) is None:
+            if argv[1] in KUBE_COMMANDS and shutil.which(tool) is None:
                 print(f"FAIL: {tool} not found ({hint}); run `deploy_checks.py setup` first", file=sys.stderr)
                 return 1
-        if argv[1] in ("kustomize-sidecar", "kustomize-edge", "helm") and not (NODE_MODULES / "kubernetes-models").is_dir():
+        if argv[1] in KUBE_COMMANDS and not (NODE_MODULES / "kubernetes-models").is_dir():
             print(f"FAIL: {NODE_MODULES}/kubernetes-models missing; run `deploy_checks.py setup` first", file=sys.stderr)
             return 1
         if not os.access(BINARY, os.X_OK):
