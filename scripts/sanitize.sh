@@ -24,7 +24,7 @@ else
   dir=build-tsan
   flags="-fsanitize=thread -fno-omit-frame-pointer"
   # The tests that drive several worker threads at once: proxying, reloads, key refresh and rotation.
-  ctest_args=(-R 'integration\.(test_proxy|test_observability|test_keys|test_auth|test_hostile)$')
+  ctest_args=(-R 'integration\.(test_proxy|test_observability|test_keys|test_auth|test_hostile|test_tls)$')
   build_targets=(claimgate)  # the integration tests need only the binary
 fi
 

@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -41,11 +42,7 @@ void append_value(std::string& out, std::string_view value, bool always_quote) {
   out += '"';
 }
 
-}  // namespace
-
-std::optional<PeerCertificate> verified_peer_certificate(const SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+std::optional<PeerCertificate> describe(X509* cert) {
   PeerCertificate p;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
@@ -69,6 +66,26 @@ std::optional<PeerCertificate> verified_peer_certificate(const SSL* ssl) {
   GENERAL_NAMES_free(names);
   ERR_clear_error();
   return p;
+}
+
+}  // namespace
+
+std::optional<PeerCertificate> verified_peer_certificate(const SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  return describe(cert);
+}
+
+Result<PeerCertificate, std::string> read_certificate_file(const std::string& path) {
+  BIO* in = BIO_new_file(path.c_str(), "r");
+  X509* cert = in ? PEM_read_bio_X509(in, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(in);
+  ERR_clear_error();
+  if (!cert) return fail(path + ": no PEM certificate can be read from it");
+  auto described = describe(cert);
+  X509_free(cert);
+  if (!described) return fail(path + ": the certificate cannot be hashed");
+  return std::move(*described);
 }
 
 std::string forwarded_client_cert(const PeerCertificate& c) {

@@ -3,6 +3,8 @@
 #include <openssl/types.h>
 
 #include <optional>
+
+#include "core/result.h"
 #include <string>
 #include <vector>
 
@@ -18,6 +20,10 @@ struct PeerCertificate {
 
 // The peer's certificate when it presented one and it verified; nothing otherwise.
 std::optional<PeerCertificate> verified_peer_certificate(const SSL* ssl);
+
+// The first certificate of a PEM file, described as if a handshake had verified it (for
+// `claimgate explain --client-cert`); the error names the file.
+Result<PeerCertificate, std::string> read_certificate_file(const std::string& path);
 
 // Envoy's X-Forwarded-Client-Cert element: Hash=...;Subject="...";URI=...;DNS=...
 std::string forwarded_client_cert(const PeerCertificate& certificate);

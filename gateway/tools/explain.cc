@@ -22,6 +22,7 @@
 #include "jwt/token.h"
 #include "keys/provider_keys.h"
 #include "plan/request_plan.h"
+#include "tls/peer_certificate.h"
 #include "policy/path_normalizer.h"
 #include "policy/requirement.h"
 #include "policy/route_table.h"
@@ -37,7 +38,7 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 constexpr std::string_view kUsage =
     "usage: claimgate explain --config FILE --path PATH[?QUERY] [--method GET] [--host HOST]\n"
     "                         [--token T] [--header 'Name: value' ...] [--cookie 'name=value' ...]\n"
-    "                         [--jwks-file FILE] [--now UNIX_SECONDS] [--json]\n"
+    "                         [--jwks-file FILE] [--client-cert PEM_FILE] [--now UNIX_SECONDS] [--json]\n"
     "Explains, without starting a server, how the gateway would answer this request and why.\n";
 
 // ---------------------------------------------------------------------------- options and request
@@ -51,6 +52,7 @@ struct Options {
   Fields headers;
   std::vector<std::string> cookies;
   std::optional<std::string> jwks_file;
+  std::optional<std::string> client_cert_file;  // as if a TLS listener had verified it
   std::optional<std::int64_t> now;
   bool json = false;
 };
@@ -88,6 +90,8 @@ Result<bool, std::string> set_option(Options& o, std::string_view option, std::s
     o.cookies.emplace_back(value);
   } else if (option == "--jwks-file") {
     o.jwks_file = std::string(value);
+  } else if (option == "--client-cert") {
+    o.client_cert_file = std::string(value);
   } else if (option == "--header") {
     auto header = parse_header(value);
     if (!header) return fail(header.error());
@@ -419,8 +423,14 @@ void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput
   if (r.forwarded && plan.auth.identity) r.injected = authenticator->claim_headers().values_for(*plan.auth.identity);
   if ((plan.outcome() == "allow" || plan.outcome() == "forbidden") && !r.tokens.empty() && r.tokens.front().identity) {
     const auth::Identity& id = *r.tokens.front().identity;
-    r.evaluation = policy::evaluate(route.require, policy::Subject{id.token.claims, id.roles, id.scopes}, r.match->captures,
-                                    policy::TraceMode::On);
+    r.evaluation = policy::evaluate(route.require,
+                                    policy::Subject{id.token.claims, id.roles, id.scopes, input.client_certificate},
+                                    r.match->captures, policy::TraceMode::On);
+  } else if (route.auth == policy::AuthMode::Anonymous && policy::is_certificate_only(route.require)) {
+    const Claims none;
+    const std::vector<std::string> no_names;
+    r.evaluation = policy::evaluate(route.require, policy::Subject{none, no_names, no_names, input.client_certificate},
+                                    r.match->captures, policy::TraceMode::On);
   }
   // As configured: a --jwks-file stand-in does not change what the gateway would do.
   if (!r.tokens.empty() && r.tokens.front().result == "unknown_kid" &&
@@ -429,14 +439,20 @@ void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput
                       "and waits up to unknown_kid_wait_ms; explain has just loaded the current keys");
 }
 
-Report explain(Gateway& g, const Options& o) {
+Report explain(Gateway& g, const Options& o, const tls::PeerCertificate* certificate) {
   Report r;
   r.request = make_request(o, g.config.auth);
   r.now = o.now.value_or(std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count());
   const http::RequestHead head = request_head(r.request, r.request.header_views());
-  const plan::PlanInput input{g.runtime, head, kLoopback, r.now, false};
+  const std::vector<std::string> uris = certificate ? certificate->uris : std::vector<std::string>();
+  const std::vector<std::string> dns = certificate ? certificate->dns : std::vector<std::string>();
+  const policy::ClientCertificate facts{certificate ? std::string_view(certificate->subject) : std::string_view(), uris, dns};
+  if (certificate)
+    r.notes.push_back("client certificate \"" + certificate->subject + "\" taken as verified by a TLS listener (--client-cert)");
+  const plan::PlanInput input{g.runtime,  head,  kLoopback, r.now, false, false, certificate ? &facts : nullptr,
+                              certificate ? std::string_view(certificate->thumbprint) : std::string_view()};
   plan::RequestPlan plan;
   plan::route_request(input, plan);
   if (plan.path_error) {
@@ -707,8 +723,17 @@ int run_explain(const std::vector<std::string_view>& args) {
     std::cerr << gateway.error();
     return 1;
   }
+  std::optional<tls::PeerCertificate> certificate;
+  if (options->client_cert_file) {
+    auto read = tls::read_certificate_file(*options->client_cert_file);
+    if (!read) {
+      std::cerr << "claimgate explain: --client-cert " << read.error() << '\n';
+      return 1;
+    }
+    certificate = std::move(*read);
+  }
   log::set_level(log::Level::Warn);  // key fetch failures stay visible on stderr
-  const Report report = explain(*gateway, *options);
+  const Report report = explain(*gateway, *options, certificate ? &*certificate : nullptr);
   std::cout << (options->json ? render_json(report) : render_text(report));
   return 0;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // `claimgate explain --config FILE --method GET --path /admin/x [--host H] [--token T]
-//                   [--header 'Name: v' ...] [--cookie 'n=v' ...] [--jwks-file F] [--now UNIX_S] [--json]`
+//                   [--header 'Name: v' ...] [--cookie 'n=v' ...] [--jwks-file F] [--client-cert PEM]
+//                   [--now UNIX_S] [--json]`
 //
 // Answers "why did the gateway answer this request that way?" without starting a server. It builds
 // what the gateway builds (Config, RouteTable, Authenticator over ProviderKeys) and prints, step by
@@ -16,6 +17,8 @@
 // - Keys are fetched as the gateway fetches them: every provider's first attempt, bounded by
 //   startup_timeout_ms. With --jwks-file the provider selected by the token's "iss" reads that file
 //   instead, and no other provider fetches anything (offline).
+// - --client-cert takes a PEM certificate as the one a TLS listener verified on the connection
+//   (client_certificate requirements, certificate-bound tokens).
 // - --now fixes the clock for exp/nbf/iat checks (default: the current time).
 // - The token's signature and key material are never printed; decoded header and claims are.
 // - --json prints one JSON object with the same facts, for scripts.

@@ -399,6 +399,23 @@ class TestMutualTlsRequired(TlsCase):
         conn.close()
 
 
+    def test_explain_evaluates_a_client_certificate_given_to_it(self):
+        def explain(path, cert=None):
+            argv = ["explain", "--config", self.gateway.config_path, "--path", path, "--json"]
+            if cert:
+                argv += ["--client-cert", cert]
+            r = run_claimgate(argv)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return json.loads(r.stdout)["answer"]
+        self.assertEqual(explain("/spiffe/x", PKI.client[0])["outcome"], "anonymous")
+        denied = explain("/spiffe/x", PKI.other_client[0])
+        self.assertEqual((denied["outcome"], denied["reason"]), ("forbidden", "client_certificate_mismatch"))
+        self.assertEqual(explain("/spiffe/x")["reason"], "missing_client_certificate")
+        r = run_claimgate(["explain", "--config", self.gateway.config_path, "--path", "/x", "--client-cert", PKI.client[1]])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no PEM certificate", r.stderr)
+
+
 class TestMutualTlsOptional(TlsCase):
     routes = MTLS_ROUTES
 
