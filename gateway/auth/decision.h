@@ -20,6 +20,7 @@ struct RequestFacts {
   HeaderList headers;
   std::string_view query;
   const std::vector<std::string>* captures = nullptr;  // from the route match
+  bool websocket_handshake = false;                    // see TokenRequest
 };
 
 struct AuthDecision {
@@ -31,6 +32,7 @@ struct AuthDecision {
   std::string_view outcome;       // allow, anonymous, missing_token, invalid_token, forbidden, ...
   std::string_view reason;        // a stable reason name for logs and metrics
   std::vector<FoundToken> tokens; // what was found, for strip_token
+  std::string protocol_token;     // a websocket_protocol token, decoded (a found token views it)
 };
 
 // `may_wait` is false on the retry after a key refetch, so a request waits at most once.

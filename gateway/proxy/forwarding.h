@@ -25,13 +25,15 @@ struct ForwardingContext {
   std::span<const std::string_view> strip_cookies;
   std::string_view identity_headers;  // "Name: value\r\n" lines for the verified identity
   std::string_view request_id;
+  bool strip_protocol_token = false;  // drop the token entry from Sec-WebSocket-Protocol
+  bool upgrade = false;               // a WebSocket handshake: sent with Connection: Upgrade, Upgrade: websocket
 };
 
 // The upstream request head (request line through the empty line), appended to `out`.
 void write_upstream_request_head(const ForwardingContext& context, std::string& out);
 
-// How the body reaches the client.
-enum class ResponseFraming { Bodiless, ContentLength, Chunked, Close };
+// How the body reaches the client. Upgrade: a 101 to a WebSocket handshake, tunnelled after its head.
+enum class ResponseFraming { Bodiless, ContentLength, Chunked, Close, Upgrade };
 
 struct ResponseHead {
   unsigned status = 200;
