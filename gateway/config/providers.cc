@@ -174,11 +174,14 @@ void read_token_sources(Reader& r, const YAML::Node& node, std::vector<auth::Tok
       r.read_string(q, key + ".query", s.name);
     } else if (auto w = item["websocket_protocol"]) {
       s.kind = auth::TokenSource::Kind::WebSocketProtocol;
-      bool on = false;
-      if (r.read_bool(w, key + ".websocket_protocol", on) && !on)
-        r.error(w, key + ".websocket_protocol", "must be true (leave the source out to turn it off)");
-      if (has_protocol_source) r.error(w, key + ".websocket_protocol", "is already a token source");
-      has_protocol_source = true;
+      if (bool on = false; r.read_bool(w, key + ".websocket_protocol", on)) {
+        if (!on) {
+          r.error(w, key + ".websocket_protocol", "must be true (leave the source out to turn it off)");
+        } else if (has_protocol_source) {
+          r.error(w, key + ".websocket_protocol", "is already a token source");
+        }
+        has_protocol_source = has_protocol_source || on;
+      }
     }
     if (item["prefix"] && s.kind != auth::TokenSource::Kind::Header)
       r.error(item["prefix"], key + ".prefix", "applies to header sources only");
