@@ -50,7 +50,7 @@ Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, 
                                           std::vector<FoundToken>& found, std::string& decoded);
 // The same for a request that is no WebSocket handshake.
 Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
-                                                            std::string_view query);
+                                                             std::string_view query);
 
 // The Cookie header values with one cookie removed (for strip_token); empty when nothing is left.
 std::string remove_cookie(std::string_view cookie_header, std::string_view name);

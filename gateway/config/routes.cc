@@ -173,7 +173,8 @@ void read_websocket(Reader& r, const YAML::Node& node, const std::string& key, p
   if (node.IsMap()) {
     if (!r.check_map(node, key, {"close_at_token_expiry", "idle_timeout_ms"})) return;
     out.enabled = true;
-    if (auto n = node["close_at_token_expiry"]) r.read_bool(n, key + ".close_at_token_expiry", out.close_at_token_expiry);
+    if (auto n = node["close_at_token_expiry"])
+      r.read_bool(n, key + ".close_at_token_expiry", out.close_at_token_expiry);
     if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", out.idle_timeout_ms, 1, kMaxMillis);
     return;
   }

@@ -211,7 +211,8 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   auto tunnels_family = gauge_family("claimgate_tunnels_open", "Open tunnels (WebSocket connections after a 101).");
   add_sample(tunnels_family, {}, static_cast<double>(tunnels_open));
   out.push_back(std::move(tunnels_family));
-  auto tunnel_bytes_family = counter_family("claimgate_tunnel_bytes_total", "Bytes relayed through tunnels, by direction.");
+  auto tunnel_bytes_family =
+      counter_family("claimgate_tunnel_bytes_total", "Bytes relayed through tunnels, by direction.");
   add_sample(tunnel_bytes_family, {{"direction", "to_upstream"}}, static_cast<double>(tunnel_bytes_to_upstream));
   add_sample(tunnel_bytes_family, {{"direction", "to_client"}}, static_cast<double>(tunnel_bytes_to_client));
   out.push_back(std::move(tunnel_bytes_family));

@@ -118,7 +118,8 @@ void route_request(const PlanInput& in, RequestPlan& out) {
 void authorize_request(const PlanInput& in, auth::TokenVerifier& verifier, RequestPlan& out) {
   const http::RequestHead& head = in.head;
   const bool websocket_handshake = http::is_websocket_upgrade(head);
-  const auth::RequestFacts facts{out.method, head.fields, query_of(out.target), &out.route.captures, websocket_handshake};
+  const auth::RequestFacts facts{out.method, head.fields, query_of(out.target), &out.route.captures,
+                                 websocket_handshake};
   auth::decide(verifier, *out.route.route, facts, in.now_unix_s, in.may_wait, out.auth, in.may_verify_later);
   switch (out.auth.action) {
     case auth::AuthDecision::Action::Reply:

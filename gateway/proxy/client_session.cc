@@ -689,8 +689,8 @@ void ClientSession<Stream>::start_tunnel(std::size_t response_head_bytes) {
   x.upstream_duration_s = std::chrono::duration<double>(clock::now() - x.upstream_start).count();
   x.response_status = 101;
   x.out_head.clear();
-  write_client_response_head({101, x.response->reason, x.response_fields, ResponseFraming::Upgrade, false, x.head.version},
-                             x.out_head);
+  write_client_response_head(
+      {101, x.response->reason, x.response_fields, ResponseFraming::Upgrade, false, x.head.version}, x.out_head);
   x.upstream_in.consume(response_head_bytes);
   x.response_head_written = false;
   x.response.reset();
@@ -706,7 +706,8 @@ void ClientSession<Stream>::start_tunnel(std::size_t response_head_bytes) {
     // When the gateway would stop accepting the token: exp plus the provider's leeway.
     const std::int64_t leeway_s = config_->authenticator->provider(identity->provider).spec().verify.leeway_s;
     const std::chrono::system_clock::time_point expiry{std::chrono::seconds(*identity->token.expires_at + leeway_s)};
-    tunnel_->expires = tunnel_->opened + std::chrono::duration_cast<clock::duration>(expiry - std::chrono::system_clock::now());
+    tunnel_->expires =
+        tunnel_->opened + std::chrono::duration_cast<clock::duration>(expiry - std::chrono::system_clock::now());
   }
   extend_tunnel_deadline();
   // Bytes already read past either head go first: the upstream's after the 101 head, the client's now.
@@ -749,10 +750,9 @@ template <class Stream>
 void ClientSession<Stream>::tunnel_write_upstream() {
   extend_tunnel_deadline();
   const std::string_view bytes = x_->client_in.bytes();
-  upstream_->async_write(net::buffer(bytes.data(), bytes.size()),
-                         io([self = this->shared_from_this()](error_code ec, std::size_t n) {
-                           self->on_tunnel_upstream_written(ec, n);
-                         }));
+  upstream_->async_write(
+      net::buffer(bytes.data(), bytes.size()),
+      io([self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_tunnel_upstream_written(ec, n); }));
 }
 
 template <class Stream>
@@ -771,10 +771,10 @@ template <class Stream>
 void ClientSession<Stream>::tunnel_read_upstream() {
   InputBuffer& in = x_->upstream_in;
   in.compact();
-  upstream_->async_read_some(in.free_space(), in_memory(tunnel_->memory, [self = this->shared_from_this()](
-                                                                              error_code ec, std::size_t n) {
-                               self->on_tunnel_upstream_read(ec, n);
-                             }));
+  upstream_->async_read_some(
+      in.free_space(), in_memory(tunnel_->memory, [self = this->shared_from_this()](error_code ec, std::size_t n) {
+        self->on_tunnel_upstream_read(ec, n);
+      }));
 }
 
 template <class Stream>

@@ -124,7 +124,9 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
 
   // Kept until the session ends: the upstream-to-client direction's operations hold their memory here.
   struct Tunnel {
-    explicit Tunnel(std::atomic<std::size_t>& open) : open_count(open) { open_count.fetch_add(1, std::memory_order_relaxed); }
+    explicit Tunnel(std::atomic<std::size_t>& open) : open_count(open) {
+      open_count.fetch_add(1, std::memory_order_relaxed);
+    }
     ~Tunnel() { open_count.fetch_sub(1, std::memory_order_relaxed); }
     Tunnel(const Tunnel&) = delete;
     Tunnel& operator=(const Tunnel&) = delete;

@@ -43,7 +43,9 @@ struct UpstreamConnection {
   void async_write(const Buffers& buffers, Handler&& handler) {
     boost::asio::async_write(socket, buffers, std::forward<Handler>(handler));
   }
-  void shutdown_send(boost::system::error_code& ec) { socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec); }
+  void shutdown_send(boost::system::error_code& ec) {
+    socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  }
 
   boost::asio::ip::tcp::socket socket;
   std::chrono::steady_clock::time_point idle_since;

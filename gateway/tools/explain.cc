@@ -275,7 +275,8 @@ std::string describe_source(const auth::TokenSource& s) {
       return "header " + s.name + (s.prefix.empty() ? std::string() : " (prefix \"" + s.prefix + "\")");
     case auth::TokenSource::Kind::Cookie: return "cookie " + s.name;
     case auth::TokenSource::Kind::Query: return "query parameter " + s.name;
-    case auth::TokenSource::Kind::WebSocketProtocol: return "Sec-WebSocket-Protocol entry " + std::string(auth::kProtocolTokenPrefix) + "...";
+    case auth::TokenSource::Kind::WebSocketProtocol:
+      return "Sec-WebSocket-Protocol entry " + std::string(auth::kProtocolTokenPrefix) + "...";
   }
   return {};
 }

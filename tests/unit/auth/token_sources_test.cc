@@ -90,7 +90,8 @@ TEST_CASE("a websocket_protocol token is read from handshakes only, decoded from
   REQUIRE(find(h, false).has_value());
   CHECK(found.empty());
   // The list may be split over several lines.
-  REQUIRE(find({{"Sec-WebSocket-Protocol", "chat"}, {"sec-websocket-protocol", "base64url.bearer.authorization.claimgate.YWJjLmRlZi5naGk"}},
+  REQUIRE(find({{"Sec-WebSocket-Protocol", "chat"},
+                {"sec-websocket-protocol", "base64url.bearer.authorization.claimgate.YWJjLmRlZi5naGk"}},
                true)
               .has_value());
   CHECK(found.size() == 1);
@@ -105,7 +106,8 @@ TEST_CASE("a websocket_protocol token is read from handshakes only, decoded from
     REQUIRE_FALSE(r.has_value());
     return r.error();
   };
-  CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate."}}) == ExtractionError::MalformedCredentials);
+  CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate."}}) ==
+        ExtractionError::MalformedCredentials);
   CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YWJj="}}) ==
         ExtractionError::MalformedCredentials);  // padding is not base64url here
   // base64url("a b"): the decoded token must still be a bearer token.
@@ -115,7 +117,8 @@ TEST_CASE("a websocket_protocol token is read from handshakes only, decoded from
                 "base64url.bearer.authorization.claimgate.YWJj, base64url.bearer.authorization.claimgate.YWJj"}}) ==
         ExtractionError::DuplicateHeader);
   // Next to an Authorization header, both are reported: decide() verifies every different one.
-  REQUIRE(find({{"Authorization", "Bearer x.y.z"}, {"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YWJj"}},
+  REQUIRE(find({{"Authorization", "Bearer x.y.z"},
+                {"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YWJj"}},
                true)
               .has_value());
   REQUIRE(found.size() == 2);

@@ -244,12 +244,18 @@ TEST_CASE("websocket on routes") {
   - { match: { path_prefix: /e }, upstream: app, websocket: [true] }
 )yaml");
   CAPTURE(e);
-  CHECK(has_error(e, "c.yaml:5: routes[0].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
+  CHECK(has_error(
+      e,
+      "c.yaml:5: routes[0].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
   CHECK(has_error(e, "c.yaml:6: routes[1].websocket.idle_timeout_ms: must be between 1 and 86400000"));
   CHECK(has_error(e, "c.yaml:7: routes[2].websocket.close_at_token_expiry: must be true or false"));
-  CHECK(e.find("c.yaml:8: routes[3].websocket.idle: unknown key (expected one of: close_at_token_expiry idle_timeout_ms)") !=
-        std::string::npos);
-  CHECK(has_error(e, "c.yaml:9: routes[4].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
+  CHECK(
+      e.find(
+          "c.yaml:8: routes[3].websocket.idle: unknown key (expected one of: close_at_token_expiry idle_timeout_ms)") !=
+      std::string::npos);
+  CHECK(has_error(
+      e,
+      "c.yaml:9: routes[4].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
 }
 
 TEST_CASE("the websocket_protocol token source") {
@@ -269,7 +275,8 @@ TEST_CASE("the websocket_protocol token source") {
   - { websocket_protocol: 1 }
 )yaml");
   CAPTURE(e);
-  CHECK(has_error(e, "c.yaml:8: token_sources[0].websocket_protocol: must be true (leave the source out to turn it off)"));
+  CHECK(has_error(e,
+                  "c.yaml:8: token_sources[0].websocket_protocol: must be true (leave the source out to turn it off)"));
   CHECK(e.find("c.yaml:9:") == std::string::npos);
   CHECK(has_error(e, "c.yaml:10: token_sources[2].websocket_protocol: is already a token source"));
   CHECK(has_error(e, "c.yaml:11: token_sources[3]: needs exactly one of header, cookie, query, websocket_protocol"));

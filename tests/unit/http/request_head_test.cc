@@ -155,7 +155,8 @@ TEST_CASE("a WebSocket handshake") {
   };
   CHECK(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
   CHECK(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, upgrade\r\nUpgrade: h2c, WebSocket\r\n\r\n"));
-  CHECK(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK(handshake(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
   CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"));  // not named in Connection
   CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n"));
   CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"));
@@ -163,7 +164,8 @@ TEST_CASE("a WebSocket handshake") {
   CHECK_FALSE(handshake("POST /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
   CHECK_FALSE(handshake("GET /ws HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
   // A body would make where the tunnel starts depend on its framing.
-  CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\n"));
+  CHECK_FALSE(handshake(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\n"));
   CHECK(lists_websocket("websocket"));
   CHECK(lists_websocket(" h2c ,websocket"));
   CHECK_FALSE(lists_websocket("h2c"));

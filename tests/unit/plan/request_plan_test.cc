@@ -116,7 +116,8 @@ plan::RequestPlan plan_for(Fixture& f, const Request& r) {
   for (const auto& [name, value] : r.fields) {
     head.fields.emplace_back(name, value);
     if (http::iequals(name, "connection"))
-      http::for_each_list_member(head.fields.back().second, [&](std::string_view o) { head.connection_options.push_back(o); });
+      http::for_each_list_member(head.fields.back().second,
+                                 [&](std::string_view o) { head.connection_options.push_back(o); });
   }
   plan::RequestPlan out;
   plan::plan_request({f.runtime, head, r.client, kNow, r.may_wait, r.may_verify_later}, *f.verifier, out);
@@ -257,8 +258,9 @@ TEST_CASE("a WebSocket handshake is planned as an upgrade on websocket routes on
   const plan::RequestPlan api = plan_for(f, {.target = "/api/users", .fields = handshake});
   REQUIRE(api.action == Action::Forward);
   CHECK_FALSE(api.upgrade);
-  const plan::RequestPlan h2c = plan_for(
-      f, {.target = "/ws/chat", .fields = {{"Connection", "Upgrade"}, {"Upgrade", "h2c"}, {"Authorization", "Bearer " + good}}});
+  const plan::RequestPlan h2c =
+      plan_for(f, {.target = "/ws/chat",
+                   .fields = {{"Connection", "Upgrade"}, {"Upgrade", "h2c"}, {"Authorization", "Bearer " + good}}});
   REQUIRE(h2c.action == Action::Forward);
   CHECK_FALSE(h2c.upgrade);
   const plan::RequestPlan plain = plan_for(f, {.target = "/ws/chat", .fields = {{"Authorization", "Bearer " + good}}});
@@ -269,9 +271,11 @@ TEST_CASE("a WebSocket handshake is planned as an upgrade on websocket routes on
 
 TEST_CASE("a token in Sec-WebSocket-Protocol authorises a handshake and its entry is stripped") {
   Fixture f;
-  const std::string entry = "base64url.bearer.authorization.claimgate." + jwt::encode_base64url(f.token({"read:users"}));
+  const std::string entry =
+      "base64url.bearer.authorization.claimgate." + jwt::encode_base64url(f.token({"read:users"}));
   using Fields = std::vector<std::pair<std::string, std::string>>;
-  const Fields handshake{{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Protocol", "chat, " + entry}};
+  const Fields handshake{
+      {"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Protocol", "chat, " + entry}};
   const plan::RequestPlan p = plan_for(f, {.target = "/api/users", .fields = handshake});
   REQUIRE(p.action == Action::Forward);
   CHECK(p.outcome() == "allow");
