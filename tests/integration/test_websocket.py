@@ -22,8 +22,7 @@ import unittest
 
 import websockets
 
-from harness import (BINARY, Gateway, RawClient, Upstream, free_port, main, request, run_claimgate, stop_process,
-                     wait_for_port, wait_ready)
+from harness import Gateway, Upstream, free_port, main, request, run_claimgate, wait_for_port, wait_ready
 from tokens import SigningKey, b64u, b64u_decode, jwks_json, mint, remember_secret, usso_claims
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -32,11 +32,11 @@ async def process_request(path, headers):
     return http.HTTPStatus.UPGRADE_REQUIRED, [("Content-Type", "text/plain")], b"websocket only\n"
 
 
-async def handle(ws, path):
+async def handle(ws):
     try:
         async for message in ws:
             if message == "__handshake__":
-                await ws.send(json.dumps({"path": path, "headers": [[n, v] for n, v in ws.request_headers.raw_items()],
+                await ws.send(json.dumps({"path": ws.path, "headers": [[n, v] for n, v in ws.request_headers.raw_items()],
                                           "subprotocol": ws.subprotocol}))
             else:
                 await ws.send(message)
