@@ -2,6 +2,7 @@
 // Route matching: a pure library (std + RE2). Routes are compiled once into an immutable table;
 // the first route whose path, method and host match wins.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,16 @@ struct RouteMatch {
   std::optional<std::string> host;         // compared lower-case, without port or trailing dot
 };
 
+// `websocket:` on a route. A WebSocket handshake to it is forwarded as one, and the upstream's 101
+// turns the connection into a byte tunnel (frames are not parsed).
+struct WebSocketSettings {
+  static constexpr std::int64_t kDefaultIdleTimeoutMs = 300000;
+
+  bool enabled = false;
+  bool close_at_token_expiry = false;  // the tunnel ends when the gateway would stop accepting its token
+  std::int64_t idle_timeout_ms = kDefaultIdleTimeoutMs;  // no byte in either direction for this long ends it
+};
+
 struct RouteSpec {
   std::string name;  // defaults to route_<index>
   RouteMatch match;
@@ -37,6 +48,7 @@ struct RouteSpec {
   Requirement require;                 // the default allows any valid token
   std::vector<std::string> providers;  // empty = any provider
   bool bypass_cors_preflight = false;  // let OPTIONS preflight requests through without a token
+  WebSocketSettings websocket;
 };
 
 struct RouteMatchResult {

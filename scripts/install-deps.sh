@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libsodium-dev libsimdjson-dev libyaml-cpp-dev prometheus-cpp-dev
   doctest-dev libre2-dev libbenchmark-dev
-  python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml ca-certificates curl nginx
+  python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml python3-websockets ca-certificates curl nginx
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-gopkg-yaml.v3-dev
   "$@"
 )

@@ -8,7 +8,9 @@
 namespace claimgate::auth {
 
 struct TokenSource {
-  enum class Kind { Header, Cookie, Query };
+  // WebSocketProtocol: an entry of Sec-WebSocket-Protocol in a WebSocket handshake, as Kubernetes
+  // reads one (see token_sources.h); its name and prefix are unused.
+  enum class Kind { Header, Cookie, Query, WebSocketProtocol };
   Kind kind = Kind::Header;
   std::string name;    // header name, cookie name or query parameter
   std::string prefix;  // for headers: e.g. "Bearer " (compared case-insensitively); empty = whole value

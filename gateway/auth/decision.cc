@@ -108,7 +108,9 @@ void decide(TokenVerifier& verifier, const policy::RouteSpec& route, const Reque
   }
 
   const Authenticator& authenticator = verifier.authenticator();
-  auto found = find_tokens(authenticator.settings().token_sources, request.headers, request.query, d.tokens);
+  auto found = find_tokens(authenticator.settings().token_sources,
+                           TokenRequest{request.headers, request.query, request.websocket_handshake}, d.tokens,
+                           d.protocol_token);
   if (!found) {
     d.tokens.clear();
     if (anonymous) return forward(d, nullptr, "anonymous");

@@ -25,6 +25,7 @@ struct RequestFacts {
   // its RFC 8705 thumbprint (base64url SHA-256) for certificate-bound tokens.
   const policy::ClientCertificate* client_certificate = nullptr;
   std::string_view certificate_thumbprint;
+  bool websocket_handshake = false;                    // see TokenRequest
 };
 
 struct AuthDecision {
@@ -36,6 +37,7 @@ struct AuthDecision {
   std::string_view outcome;       // allow, anonymous, missing_token, invalid_token, forbidden, ...
   std::string_view reason;        // a stable reason name for logs and metrics
   std::vector<FoundToken> tokens; // what was found, for strip_token
+  std::string protocol_token;     // a websocket_protocol token, decoded (a found token views it)
 };
 
 // `may_wait` is false on the retry after a key refetch, so a request waits at most once.

@@ -6,6 +6,7 @@
 
 #include "core/ascii.h"
 #include "http/request_head.h"
+#include "jwt/base64url.h"
 
 namespace claimgate::auth {
 namespace {
@@ -107,6 +108,26 @@ Result<std::optional<std::string_view>, ExtractionError> from_query(const TokenS
   return value;
 }
 
+// Every Sec-WebSocket-Protocol line counts: the header is a list that may be split across lines.
+Result<std::optional<std::string_view>, ExtractionError> from_protocol(HeaderList headers, std::string& decoded) {
+  std::optional<std::string_view> entry;
+  bool duplicate = false;
+  for (const auto& [name, value] : headers) {
+    if (!http::iequals(name, "sec-websocket-protocol")) continue;
+    http::for_each_list_member(value, [&](std::string_view protocol) {
+      if (!protocol.starts_with(kProtocolTokenPrefix)) return;
+      duplicate = duplicate || entry.has_value();
+      entry = protocol.substr(kProtocolTokenPrefix.size());
+    });
+  }
+  if (duplicate) return fail(ExtractionError::DuplicateHeader);
+  if (!entry) return std::optional<std::string_view>{};
+  decoded.clear();
+  if (entry->empty() || !jwt::decode_base64url(*entry, decoded) || !is_b64token(decoded))
+    return fail(ExtractionError::MalformedCredentials);
+  return std::optional<std::string_view>{decoded};
+}
+
 }  // namespace
 
 std::string_view to_string(ExtractionError error) {
@@ -120,21 +141,28 @@ std::string_view to_string(ExtractionError error) {
 
 std::string_view describe(ExtractionError error) {
   switch (error) {
-    case ExtractionError::DuplicateHeader: return "The request carries the token header (or query parameter) more than once.";
+    case ExtractionError::DuplicateHeader:
+      return "The request carries the token header (or query parameter, or subprotocol entry) more than once.";
     case ExtractionError::ConflictingCookies: return "The request carries the token cookie twice with different values.";
     case ExtractionError::MalformedCredentials: return "The credentials are not a single bearer token.";
   }
   return "Malformed credentials.";
 }
 
-Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
-                                          std::string_view query, std::vector<FoundToken>& found) {
+Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, const TokenRequest& request,
+                                          std::vector<FoundToken>& found, std::string& decoded) {
   found.clear();
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const TokenSource& s = sources[i];
-    auto token = s.kind == TokenSource::Kind::Header ? from_header(s, headers)
-                 : s.kind == TokenSource::Kind::Cookie ? from_cookie(s, headers)
-                                                       : from_query(s, query);
+    Result<std::optional<std::string_view>, ExtractionError> token = std::optional<std::string_view>{};
+    switch (s.kind) {
+      case TokenSource::Kind::Header: token = from_header(s, request.headers); break;
+      case TokenSource::Kind::Cookie: token = from_cookie(s, request.headers); break;
+      case TokenSource::Kind::Query: token = from_query(s, request.query); break;
+      case TokenSource::Kind::WebSocketProtocol:
+        if (request.websocket_handshake) token = from_protocol(request.headers, decoded);
+        break;
+    }
     if (!token) return fail(token.error());
     if (*token) found.push_back({**token, i});
   }
@@ -144,7 +172,8 @@ Result<void, ExtractionError> find_tokens(std::span<const TokenSource> sources, 
 Result<std::vector<FoundToken>, ExtractionError> find_tokens(std::span<const TokenSource> sources, HeaderList headers,
                                                             std::string_view query) {
   std::vector<FoundToken> found;
-  if (auto ok = find_tokens(sources, headers, query, found); !ok) return fail(ok.error());
+  std::string unused;  // read only for handshakes
+  if (auto ok = find_tokens(sources, TokenRequest{headers, query}, found, unused); !ok) return fail(ok.error());
   return found;
 }
 
@@ -154,6 +183,16 @@ std::string remove_cookie(std::string_view cookie_header, std::string_view name)
     if (c.name == name) return;
     if (!out.empty()) out += "; ";
     out += pair;
+  });
+  return out;
+}
+
+std::string remove_protocol_token(std::string_view protocols) {
+  std::string out;
+  http::for_each_list_member(protocols, [&](std::string_view protocol) {
+    if (protocol.starts_with(kProtocolTokenPrefix)) return;
+    if (!out.empty()) out += ", ";
+    out += protocol;
   });
   return out;
 }

@@ -162,14 +162,16 @@ void read_token_sources(Reader& r, const YAML::Node& node, std::vector<auth::Tok
     return;
   }
   out.clear();
+  bool has_protocol_source = false;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const std::string key = "token_sources[" + std::to_string(i) + "]";
     const YAML::Node item = node[i];
-    if (!r.check_map(item, key, {"header", "prefix", "cookie", "query"})) continue;
+    if (!r.check_map(item, key, {"header", "prefix", "cookie", "query", "websocket_protocol"})) continue;
     auth::TokenSource s;
-    const int kinds = (item["header"] ? 1 : 0) + (item["cookie"] ? 1 : 0) + (item["query"] ? 1 : 0);
+    const int kinds = (item["header"] ? 1 : 0) + (item["cookie"] ? 1 : 0) + (item["query"] ? 1 : 0) +
+                      (item["websocket_protocol"] ? 1 : 0);
     if (kinds != 1) {
-      r.error(item, key, "needs exactly one of header, cookie, query");
+      r.error(item, key, "needs exactly one of header, cookie, query, websocket_protocol");
       continue;
     }
     if (auto n = item["header"]) {
@@ -184,6 +186,16 @@ void read_token_sources(Reader& r, const YAML::Node& node, std::vector<auth::Tok
     } else if (auto q = item["query"]) {
       s.kind = auth::TokenSource::Kind::Query;
       r.read_string(q, key + ".query", s.name);
+    } else if (auto w = item["websocket_protocol"]) {
+      s.kind = auth::TokenSource::Kind::WebSocketProtocol;
+      if (bool on = false; r.read_bool(w, key + ".websocket_protocol", on)) {
+        if (!on) {
+          r.error(w, key + ".websocket_protocol", "must be true (leave the source out to turn it off)");
+        } else if (has_protocol_source) {
+          r.error(w, key + ".websocket_protocol", "is already a token source");
+        }
+        has_protocol_source = has_protocol_source || on;
+      }
     }
     if (item["prefix"] && s.kind != auth::TokenSource::Kind::Header)
       r.error(item["prefix"], key + ".prefix", "applies to header sources only");

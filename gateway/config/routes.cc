@@ -204,12 +204,30 @@ void read_match(Reader& r, const YAML::Node& m, const std::string& mk, policy::R
   }
 }
 
+// `websocket: true | false` or `websocket: { close_at_token_expiry, idle_timeout_ms }` (a mapping
+// turns it on).
+void read_websocket(Reader& r, const YAML::Node& node, const std::string& key, policy::WebSocketSettings& out) {
+  if (node.IsMap()) {
+    if (!r.check_map(node, key, {"close_at_token_expiry", "idle_timeout_ms"})) return;
+    out.enabled = true;
+    if (auto n = node["close_at_token_expiry"])
+      r.read_bool(n, key + ".close_at_token_expiry", out.close_at_token_expiry);
+    if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", out.idle_timeout_ms, 1, kMaxMillis);
+    return;
+  }
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+    out.enabled = node.Scalar() == "true";
+    return;
+  }
+  r.error(node, key, "must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms");
+}
+
 void read_route(Reader& r, const YAML::Node& node, std::size_t index, const proxy::Settings& settings,
                 policy::RouteSpec& route) {
   const std::string key = "routes[" + std::to_string(index) + "]";
   route.name = "route_" + std::to_string(index);
   if (!r.check_map(node, key,
-                   {"name", "match", "upstream", "auth", "require", "providers", "bypass_cors_preflight"}))
+                   {"name", "match", "upstream", "auth", "require", "providers", "bypass_cors_preflight", "websocket"}))
     return;
   if (auto n = node["name"]) r.read_string(n, key + ".name", route.name);
 
@@ -252,6 +270,7 @@ void read_route(Reader& r, const YAML::Node& node, std::size_t index, const prox
             "no listener asks for client certificates (set tls.client_ca_file on one)");
   if (auto n = node["providers"]) r.read_string_list(n, key + ".providers", route.providers);
   if (auto n = node["bypass_cors_preflight"]) r.read_bool(n, key + ".bypass_cors_preflight", route.bypass_cors_preflight);
+  if (auto n = node["websocket"]) read_websocket(r, n, key + ".websocket", route.websocket);
 
   // What only compiling finds (which path matcher, normalised form, glob and regex syntax, capture
   // numbers): the table is compiled per route so that the error carries this route's line.

@@ -220,6 +220,21 @@ bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), ascii::is_tchar);
 }
 
+bool lists_websocket(std::string_view value) {
+  bool found = false;
+  for_each_list_member(value, [&](std::string_view protocol) { found = found || iequals(protocol, "websocket"); });
+  return found;
+}
+
+bool is_websocket_upgrade(const RequestHead& head) {
+  if (head.connection_options.empty() || head.version != 11 || head.method != "GET" || head.has_body()) return false;
+  if (std::none_of(head.connection_options.begin(), head.connection_options.end(),
+                   [](std::string_view o) { return iequals(o, "upgrade"); }))
+    return false;
+  return std::any_of(head.fields.begin(), head.fields.end(),
+                     [](const Field& f) { return iequals(f.first, "upgrade") && lists_websocket(f.second); });
+}
+
 std::vector<std::string_view> split_list(std::string_view value) {
   std::vector<std::string_view> out;
   for_each_list_member(value, [&](std::string_view item) { out.push_back(item); });

@@ -94,4 +94,11 @@ void for_each_list_member(std::string_view value, F&& f) {
 bool iequals(std::string_view a, std::string_view b);
 bool is_token(std::string_view text);
 
+// A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET without a body whose
+// Connection lists "upgrade" and whose Upgrade lists "websocket". Any other protocol in Upgrade
+// (h2c) is never asked for. Costs nothing for a request without Connection options.
+bool is_websocket_upgrade(const RequestHead& head);
+// `value` (an Upgrade field) lists "websocket".
+bool lists_websocket(std::string_view value);
+
 }  // namespace claimgate::http

@@ -89,6 +89,13 @@ void WorkerMetrics::record_tls_handshake(std::string_view result, std::string_vi
   ++it->second;
 }
 
+void WorkerMetrics::record_tunnel_closed(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  auto it = tunnels_closed_.find(reason);
+  if (it == tunnels_closed_.end()) it = tunnels_closed_.emplace(std::string(reason), 0).first;
+  ++it->second;
+}
+
 pm::MetricFamily gauge_family(std::string name, std::string help) {
   return pm::MetricFamily{std::move(name), std::move(help), pm::MetricType::Gauge, {}};
 }
@@ -141,9 +148,13 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   std::map<WorkerMetrics::AuthKey, std::uint64_t> auth;
   std::map<std::string, std::uint64_t> connect_errors;
   std::map<WorkerMetrics::AuthKey, std::uint64_t> tls_handshakes;
+  std::map<std::string, std::uint64_t> tunnels_closed;
   WorkerGauges total;
   std::size_t upstream_open = 0;
   std::size_t upstream_idle = 0;
+  std::size_t tunnels_open = 0;
+  std::uint64_t tunnel_bytes_to_upstream = 0;
+  std::uint64_t tunnel_bytes_to_client = 0;
   {
     std::lock_guard lock(workers_mutex_);
     for (const auto& w : workers_) {
@@ -154,11 +165,15 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
       for (const auto& [k, v] : w->auth_) auth[k] += v;
       for (const auto& [k, v] : w->connect_errors_) connect_errors[k] += v;
       for (const auto& [k, v] : w->tls_handshakes_) tls_handshakes[k] += v;
+      for (const auto& [k, v] : w->tunnels_closed_) tunnels_closed[k] += v;
       total.cache_hits += w->gauges_.cache_hits;
       total.cache_misses += w->gauges_.cache_misses;
       total.cache_evictions += w->gauges_.cache_evictions;
       upstream_open += w->upstream_open.load(std::memory_order_relaxed);
       upstream_idle += w->upstream_idle.load(std::memory_order_relaxed);
+      tunnels_open += w->tunnels_open.load(std::memory_order_relaxed);
+      tunnel_bytes_to_upstream += w->tunnel_bytes_to_upstream.load(std::memory_order_relaxed);
+      tunnel_bytes_to_client += w->tunnel_bytes_to_client.load(std::memory_order_relaxed);
     }
   }
   std::vector<pm::MetricFamily> out;
@@ -207,6 +222,18 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   add_sample(pool_family, {{"state", "open"}}, static_cast<double>(upstream_open));
   add_sample(pool_family, {{"state", "idle"}}, static_cast<double>(upstream_idle));
   out.push_back(std::move(pool_family));
+
+  auto tunnels_family = gauge_family("claimgate_tunnels_open", "Open tunnels (WebSocket connections after a 101).");
+  add_sample(tunnels_family, {}, static_cast<double>(tunnels_open));
+  out.push_back(std::move(tunnels_family));
+  auto tunnel_bytes_family =
+      counter_family("claimgate_tunnel_bytes_total", "Bytes relayed through tunnels, by direction.");
+  add_sample(tunnel_bytes_family, {{"direction", "to_upstream"}}, static_cast<double>(tunnel_bytes_to_upstream));
+  add_sample(tunnel_bytes_family, {{"direction", "to_client"}}, static_cast<double>(tunnel_bytes_to_client));
+  out.push_back(std::move(tunnel_bytes_family));
+  auto tunnels_closed_family = counter_family("claimgate_tunnels_closed_total", "Tunnels ended, by reason.");
+  for (const auto& [k, v] : tunnels_closed) add_sample(tunnels_closed_family, {{"reason", k}}, static_cast<double>(v));
+  out.push_back(std::move(tunnels_closed_family));
   return out;
 }
 

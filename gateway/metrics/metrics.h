@@ -62,10 +62,16 @@ class WorkerMetrics {
   void record_connect_error(std::string_view upstream);
   // A client TLS handshake: result "full", "resumed" or "failed" (with a stable reason).
   void record_tls_handshake(std::string_view result, std::string_view reason);
+  // `reason`: a stable name (proxy::to_string(TunnelEnd)).
+  void record_tunnel_closed(std::string_view reason);
 
   // Kept current by the worker's upstream connections and pool, read at scrape time.
   std::atomic<std::size_t> upstream_open{0};
   std::atomic<std::size_t> upstream_idle{0};
+  // Tunnels after a 101: open now, and the bytes relayed each way (counted as they go).
+  std::atomic<std::size_t> tunnels_open{0};
+  std::atomic<std::uint64_t> tunnel_bytes_to_upstream{0};
+  std::atomic<std::uint64_t> tunnel_bytes_to_client{0};
 
  private:
   friend class Registry;
@@ -79,6 +85,7 @@ class WorkerMetrics {
   std::map<AuthKey, std::uint64_t, std::less<>> auth_;
   std::map<std::string, std::uint64_t, std::less<>> connect_errors_;
   std::map<AuthKey, std::uint64_t, std::less<>> tls_handshakes_;  // result, reason
+  std::map<std::string, std::uint64_t, std::less<>> tunnels_closed_;
   WorkerGauges gauges_;
 };
 

@@ -35,7 +35,7 @@ std::string_view query_of(std::string_view target) {
   return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 }
 
-void plan_forward(const PlanInput& in, RequestPlan& out) {
+void plan_forward(const PlanInput& in, bool websocket_handshake, RequestPlan& out) {
   const auth::AuthSettings& settings = in.config.authenticator->settings();
   out.upstream_target.assign(out.normalized_path);
   std::string_view query = query_of(in.head.target);
@@ -46,11 +46,15 @@ void plan_forward(const PlanInput& in, RequestPlan& out) {
       // A token in the URL never travels further.
       stripped_query = auth::remove_query_parameter(query, source.name);
       query = stripped_query;
+    } else if (source.kind == auth::TokenSource::Kind::WebSocketProtocol) {
+      // Nor one in the subprotocol list: it names no protocol the upstream could select.
+      out.strip_protocol_token = true;
     } else if (settings.strip_token) {
       (source.kind == auth::TokenSource::Kind::Header ? out.strip_headers : out.strip_cookies).push_back(source.name);
     }
   }
   if (!query.empty()) out.upstream_target.append("?").append(query);
+  out.upgrade = websocket_handshake && out.route.route->websocket.enabled;
   out.action = RequestPlan::Action::Forward;
 }
 
@@ -76,6 +80,8 @@ void route_request(const PlanInput& in, RequestPlan& out) {
   out.upstream_target.clear();
   out.strip_headers.clear();
   out.strip_cookies.clear();
+  out.strip_protocol_token = false;
+  out.upgrade = false;
 
   if (s.max_request_body_bytes != 0 && head.content_length && *head.content_length > s.max_request_body_bytes)
     return reply(out, http::reply_body_too_large());
@@ -111,8 +117,11 @@ void route_request(const PlanInput& in, RequestPlan& out) {
 
 void authorize_request(const PlanInput& in, auth::TokenVerifier& verifier, RequestPlan& out) {
   const http::RequestHead& head = in.head;
-  const auth::RequestFacts facts{out.method,           head.fields,           query_of(out.target), &out.route.captures,
-                                 in.client_certificate, in.certificate_thumbprint};
+  const bool websocket_handshake = http::is_websocket_upgrade(head);
+  const auth::RequestFacts facts{out.method,           head.fields,
+                                 query_of(out.target), &out.route.captures,
+                                 in.client_certificate, in.certificate_thumbprint,
+                                 websocket_handshake};
   auth::decide(verifier, *out.route.route, facts, in.now_unix_s, in.may_wait, out.auth, in.may_verify_later);
   switch (out.auth.action) {
     case auth::AuthDecision::Action::Reply:
@@ -135,7 +144,7 @@ void authorize_request(const PlanInput& in, auth::TokenVerifier& verifier, Reque
     if (out.auth.identity) headers = in.config.authenticator->claim_headers().values_for(*out.auth.identity);
     return reply(out, http::reply_allowed(std::move(headers)));
   }
-  plan_forward(in, out);
+  plan_forward(in, websocket_handshake, out);
 }
 
 }  // namespace claimgate::plan

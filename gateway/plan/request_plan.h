@@ -52,6 +52,10 @@ struct RequestPlan {
   std::string upstream_target;
   std::vector<std::string_view> strip_headers;
   std::vector<std::string_view> strip_cookies;
+  bool strip_protocol_token = false;  // a websocket_protocol token: its Sec-WebSocket-Protocol entry
+  // A WebSocket handshake on a websocket route: forwarded as one, and the upstream's 101 opens a
+  // tunnel. Any other request's 101 is a bad response.
+  bool upgrade = false;
 
   std::string_view outcome() const { return auth.outcome; }
   std::string_view reason() const { return auth.reason; }

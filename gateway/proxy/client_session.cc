@@ -182,6 +182,11 @@ void ClientSession<Stream>::on_drain() {
   if (waiting_for_request_) lowest_socket(stream_).cancel();
 }
 
+template <class Stream>
+void ClientSession<Stream>::on_drain_deadline() {
+  if (tunnel_ && !tunnel_->ended) end_tunnel(TunnelEnd::Drain);
+}
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 template <class Stream>
@@ -206,6 +211,7 @@ void ClientSession<Stream>::on_timer(error_code ec, std::uint64_t generation) {
   timer_waiting_ = false;
   if (ec || closed_) return;
   if (clock::now() < deadline_) return set_deadline_at(deadline_);
+  if (tunnel_) return end_tunnel(clock::now() >= tunnel_->expires ? TunnelEnd::TokenExpired : TunnelEnd::IdleTimeout);
   // Whatever waits now (a read, a write, a connect) ends with operation_aborted, read as a timeout.
   timed_out_ = true;
   error_code ignored;
@@ -409,7 +415,9 @@ void ClientSession<Stream>::prepare_upstream_request() {
                                   worker_.identity_headers(*config_, x.plan.auth.identity),
                                   x.request_id_view(),
                                   kIsTls<Stream>,
-                                  forwarded_client_cert_};
+                                  forwarded_client_cert_,
+                                  x.plan.strip_protocol_token,
+                                  x.plan.upgrade};
   x.out_head.clear();
   write_upstream_request_head(context, x.out_head);
 }
@@ -619,7 +627,14 @@ void ClientSession<Stream>::parse_response_head() {
     if (ec == bhttp::error::need_more) return read_response();
     if (ec) return upstream_failed(ec, true);
     const unsigned status = parser.status;
-    if (status == 101) return upstream_failed(bhttp::error::bad_status, true);
+    if (status == 101) {
+      // Only the answer to a handshake the gateway forwarded, and only to the protocol it asked for.
+      const bool websocket = std::any_of(x.response_fields.begin(), x.response_fields.end(), [](const http::Field& f) {
+        return http::iequals(f.first, "upgrade") && http::lists_websocket(f.second);
+      });
+      if (!x.plan.upgrade || !websocket) return upstream_failed(bhttp::error::bad_status, true);
+      return start_tunnel(used);
+    }
     if (status >= 100 && status < 200) {
       // Interim responses are not relayed.
       x.upstream_in.consume(used);
@@ -694,8 +709,9 @@ template <class Stream>
 void ClientSession<Stream>::finish_exchange() {
   Exchange& x = *x_;
   complete_request(x.response_status);
+  // An upstream that declined an upgrade may not expect another request on that connection.
   const bool upstream_reusable = x.response->is_done() && x.response->keep_alive() && x.upstream_in.size() == 0 &&
-                                 x.request_body_done && request_head_sent_;
+                                 x.request_body_done && request_head_sent_ && !x.plan.upgrade;
   if (upstream_reusable) worker_.pool().give_back(*upstream_spec_, std::move(upstream_));
   upstream_.reset();
   x.response.reset();
@@ -703,6 +719,174 @@ void ClientSession<Stream>::finish_exchange() {
   if (!keep_alive_) return close_gracefully();
   head_deadline_ = coarse_now() + milliseconds(config_->settings.request_header_timeout_ms);
   do_read_head();
+}
+
+// ---- tunnel -------------------------------------------------------------------------------
+
+template <class Stream>
+void ClientSession<Stream>::start_tunnel(std::size_t response_head_bytes) {
+  Exchange& x = *x_;
+  x.upstream_duration_s = std::chrono::duration<double>(clock::now() - x.upstream_start).count();
+  x.response_status = 101;
+  x.out_head.clear();
+  write_client_response_head(
+      {101, x.response->reason, x.response_fields, ResponseFraming::Upgrade, false, x.head.version}, x.out_head);
+  x.upstream_in.consume(response_head_bytes);
+  x.response_head_written = false;
+  x.response.reset();
+  complete_request(101);  // the handshake's log line and metrics
+  keep_alive_ = false;
+
+  const policy::WebSocketSettings& settings = x.plan.route.route->websocket;
+  tunnel_ = std::make_unique<Tunnel>(worker_.metrics().tunnels_open);
+  tunnel_->opened = clock::now();
+  tunnel_->idle_timeout = milliseconds(settings.idle_timeout_ms);
+  const auth::Identity* identity = x.plan.auth.identity.get();
+  if (settings.close_at_token_expiry && identity && identity->token.expires_at) {
+    // When the gateway would stop accepting the token: exp plus the provider's leeway.
+    const std::int64_t leeway_s = config_->authenticator->provider(identity->provider).spec().verify.leeway_s;
+    const std::chrono::system_clock::time_point expiry{std::chrono::seconds(*identity->token.expires_at + leeway_s)};
+    tunnel_->expires =
+        tunnel_->opened + std::chrono::duration_cast<clock::duration>(expiry - std::chrono::system_clock::now());
+  }
+  extend_tunnel_deadline();
+  // Bytes already read past either head go first: the upstream's after the 101 head, the client's now.
+  tunnel_write_client();
+  if (x.client_in.size() > 0) return tunnel_write_upstream();
+  tunnel_read_client();
+}
+
+template <class Stream>
+void ClientSession<Stream>::extend_tunnel_deadline() {
+  set_deadline_at(std::min(coarse_now() + tunnel_->idle_timeout, tunnel_->expires));
+}
+
+template <class Stream>
+void ClientSession<Stream>::tunnel_read_client() {
+  InputBuffer& in = x_->client_in;
+  in.compact();
+  stream_.async_read_some(in.free_space(), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
+                            self->on_tunnel_client_read(ec, n);
+                          }));
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_tunnel_client_read(error_code ec, std::size_t bytes) {
+  Tunnel& t = *tunnel_;
+  if (t.ended) return;
+  if (ec) {
+    if (!is_end_of_stream(ec)) return end_tunnel(TunnelEnd::ClientError);
+    t.client_done = true;
+    error_code ignored;
+    upstream_->shutdown_send(ignored);
+    if (t.upstream_done) end_tunnel(TunnelEnd::Closed);
+    return;
+  }
+  x_->client_in.end += bytes;
+  tunnel_write_upstream();
+}
+
+template <class Stream>
+void ClientSession<Stream>::tunnel_write_upstream() {
+  extend_tunnel_deadline();
+  const std::string_view bytes = x_->client_in.bytes();
+  upstream_->async_write(
+      net::buffer(bytes.data(), bytes.size()),
+      io([self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_tunnel_upstream_written(ec, n); }));
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_tunnel_upstream_written(error_code ec, std::size_t bytes) {
+  Tunnel& t = *tunnel_;
+  if (t.ended) return;
+  if (ec) return end_tunnel(TunnelEnd::UpstreamError);
+  t.bytes_to_upstream += bytes;
+  worker_.metrics().tunnel_bytes_to_upstream.fetch_add(bytes, std::memory_order_relaxed);
+  x_->client_in.consume(bytes);
+  extend_tunnel_deadline();
+  tunnel_read_client();
+}
+
+template <class Stream>
+void ClientSession<Stream>::tunnel_read_upstream() {
+  InputBuffer& in = x_->upstream_in;
+  in.compact();
+  upstream_->async_read_some(
+      in.free_space(), in_memory(tunnel_->memory, [self = this->shared_from_this()](error_code ec, std::size_t n) {
+        self->on_tunnel_upstream_read(ec, n);
+      }));
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_tunnel_upstream_read(error_code ec, std::size_t bytes) {
+  Tunnel& t = *tunnel_;
+  if (t.ended) return;
+  if (ec) {
+    if (ec != net::error::eof) return end_tunnel(TunnelEnd::UpstreamError);
+    t.upstream_done = true;
+    error_code ignored;
+    shutdown_send(stream_, ignored);
+    if (t.client_done) end_tunnel(TunnelEnd::Closed);
+    return;
+  }
+  x_->upstream_in.end += bytes;
+  tunnel_write_client();
+}
+
+// The first write carries the 101 head too.
+template <class Stream>
+void ClientSession<Stream>::tunnel_write_client() {
+  Exchange& x = *x_;
+  extend_tunnel_deadline();
+  x.gather.clear();
+  if (!x.response_head_written) x.gather.emplace_back(x.out_head.data(), x.out_head.size());
+  const std::string_view bytes = x.upstream_in.bytes();
+  if (!bytes.empty()) x.gather.emplace_back(bytes.data(), bytes.size());
+  net::async_write(stream_, std::span<const net::const_buffer>(x.gather),
+                   in_memory(tunnel_->memory, [self = this->shared_from_this()](error_code ec, std::size_t) {
+                     self->on_tunnel_client_written(ec);
+                   }));
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_tunnel_client_written(error_code ec) {
+  Tunnel& t = *tunnel_;
+  if (t.ended) return;
+  if (ec) return end_tunnel(TunnelEnd::ClientError);
+  Exchange& x = *x_;
+  const std::size_t relayed = x.upstream_in.size();
+  x.response_head_written = true;
+  t.bytes_to_client += relayed;
+  worker_.metrics().tunnel_bytes_to_client.fetch_add(relayed, std::memory_order_relaxed);
+  x.upstream_in.consume(relayed);
+  extend_tunnel_deadline();
+  tunnel_read_upstream();
+}
+
+template <class Stream>
+void ClientSession<Stream>::end_tunnel(TunnelEnd reason) {
+  Tunnel& t = *tunnel_;
+  if (t.ended) return;
+  t.ended = true;
+  worker_.metrics().record_tunnel_closed(to_string(reason));
+  if (config_->settings.access_log) {
+    const plan::RequestPlan& plan = x_->plan;
+    log::info("tunnel_closed",
+              {{"request_id", x_->request_id_view()},
+               {"client", client_ip_},
+               {"route", plan.route.route ? std::string_view(plan.route.route->name) : std::string_view()},
+               {"reason", to_string(reason)},
+               {"duration_ms", std::chrono::duration<double, std::milli>(clock::now() - t.opened).count()},
+               {"bytes_to_upstream", t.bytes_to_upstream},
+               {"bytes_to_client", t.bytes_to_client}});
+  }
+  if (reason != TunnelEnd::Closed) {
+    // Cut short: each side still gets an orderly end of stream before the close.
+    error_code ignored;
+    shutdown_send(stream_, ignored);
+    if (upstream_) upstream_->shutdown_send(ignored);
+  }
+  abort();
 }
 
 // ---- endings ------------------------------------------------------------------------------

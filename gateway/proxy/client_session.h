@@ -1,13 +1,16 @@
 #pragma once
 // One client connection, I/O only: reads request heads, asks plan::plan_request what to do,
 // and relays bodies between client and upstream through the exchange's buffers without copying
-// them. One timer per connection carries every deadline (head, idle, upstream, body reads and
-// writes); moving a deadline later is a store, not a timer operation.
+// them. After a 101 to a WebSocket handshake the connection becomes a tunnel, relaying bytes both
+// ways through the same two buffers. One timer per connection carries every deadline (head,
+// idle, upstream, body reads and writes, the tunnel's idle and token expiry); moving a deadline
+// later is a store, not a timer operation.
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -19,6 +22,7 @@
 #include "proxy/handler_memory.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime_config.h"
+#include "proxy/tunnel.h"
 #include "proxy/upstream_pool.h"
 
 namespace claimgate::proxy {
@@ -29,8 +33,11 @@ class Worker;
 class Session {
  public:
   virtual ~Session() = default;
-  // Drain: a connection waiting for its next request is closed now; others finish their request.
+  // Drain: a connection waiting for its next request is closed now; others finish their request
+  // and tunnels keep running.
   virtual void on_drain() = 0;
+  // drain_timeout_ms ran out: a tunnel ends now (counted), just before the workers stop.
+  virtual void on_drain_deadline() = 0;
 };
 
 // Stream: the client's byte stream (a TCP socket; a TLS stream over one), see client_stream.h.
@@ -42,6 +49,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
 
   void run();
   void on_drain() override;
+  void on_drain_deadline() override;
 
  private:
   using error_code = boost::system::error_code;
@@ -81,6 +89,18 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   void send_response_part();
   void on_response_part_written(error_code ec, std::size_t consumed);
   void finish_exchange();
+  // tunnel: each direction reads into its side's buffer, writes all of it on, then reads again
+  void start_tunnel(std::size_t response_head_bytes);
+  void tunnel_read_client();
+  void on_tunnel_client_read(error_code ec, std::size_t bytes);
+  void tunnel_write_upstream();
+  void on_tunnel_upstream_written(error_code ec, std::size_t bytes);
+  void tunnel_read_upstream();
+  void on_tunnel_upstream_read(error_code ec, std::size_t bytes);
+  void tunnel_write_client();
+  void on_tunnel_client_written(error_code ec);
+  void extend_tunnel_deadline();
+  void end_tunnel(TunnelEnd reason);
   // endings
   void begin_request();
   void complete_request(unsigned status);
@@ -95,11 +115,37 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
 
   using IoMemory = HandlerMemory<640, 1>;
   using TimerMemory = HandlerMemory<208, 2>;
-  // The handler of a read or write on either socket, with its operation stored in io_memory_.
+  // The handler of a read or write, with its operation stored in `memory`.
+  template <class Handler>
+  static auto in_memory(IoMemory& memory, Handler&& handler) {
+    return boost::asio::bind_allocator(HandlerAllocator<char, IoMemory>(memory), std::forward<Handler>(handler));
+  }
+  // A read or write on either socket; in a tunnel, of the client-to-upstream direction.
   template <class Handler>
   auto io(Handler&& handler) {
-    return boost::asio::bind_allocator(HandlerAllocator<char, IoMemory>(io_memory_), std::forward<Handler>(handler));
+    return in_memory(io_memory_, std::forward<Handler>(handler));
   }
+
+  // Kept until the session ends: the upstream-to-client direction's operations hold their memory here.
+  struct Tunnel {
+    explicit Tunnel(std::atomic<std::size_t>& open) : open_count(open) {
+      open_count.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Tunnel() { open_count.fetch_sub(1, std::memory_order_relaxed); }
+    Tunnel(const Tunnel&) = delete;
+    Tunnel& operator=(const Tunnel&) = delete;
+
+    IoMemory memory;
+    std::atomic<std::size_t>& open_count;  // the worker's open-tunnels gauge
+    clock::time_point opened{};
+    clock::time_point expires = clock::time_point::max();  // close_at_token_expiry
+    std::chrono::milliseconds idle_timeout{0};
+    std::uint64_t bytes_to_upstream = 0;
+    std::uint64_t bytes_to_client = 0;
+    bool client_done = false;    // the client's EOF was passed on upstream as a half-close
+    bool upstream_done = false;  // and the upstream's to the client
+    bool ended = false;
+  };
 
   Worker& worker_;
   RuntimeConfigPtr config_;
@@ -124,6 +170,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
 
   std::unique_ptr<Exchange> x_;  // null while the connection is idle
   std::unique_ptr<UpstreamConnection> upstream_;
+  std::unique_ptr<Tunnel> tunnel_;
   std::optional<boost::asio::ip::tcp::resolver> resolver_;
   const UpstreamSpec* upstream_spec_ = nullptr;
   int attempt_ = 0;

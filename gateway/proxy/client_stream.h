@@ -3,6 +3,7 @@
 // the TCP socket underneath (address, options, cancel, close) and a half-close. The session's
 // relay code is the same over a TCP socket and a TLS stream.
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include <memory>
@@ -33,6 +34,17 @@ inline boost::asio::ip::tcp::socket& lowest_socket(TlsStream& s) { return s.next
 
 inline void shutdown_send(boost::asio::ip::tcp::socket& s, boost::system::error_code& ec) {
   s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+// A tunnel's half-close over TLS ends the TCP stream without a close_notify: sending one needs
+// the TLS stream's read side too, which the tunnel's other direction is using. The peer reads
+// the end of the stream (a truncation in TLS terms) after every byte relayed to it.
+inline void shutdown_send(TlsStream& s, boost::system::error_code& ec) {
+  s.next_layer().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+// The peer ended its stream: end of file, or over TLS a close without close_notify.
+inline bool is_end_of_stream(const boost::system::error_code& ec) {
+  return ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
 }
 
 }  // namespace claimgate::proxy

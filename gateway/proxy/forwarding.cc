@@ -97,6 +97,11 @@ void write_upstream_request_head(const ForwardingContext& c, std::string& out) {
     if (std::any_of(c.strip_token_headers.begin(), c.strip_token_headers.end(),
                     [&](std::string_view strip) { return iequals(name, strip); }))
       continue;
+    if (c.strip_protocol_token && iequals(name, "sec-websocket-protocol")) {
+      const std::string rest = auth::remove_protocol_token(value);
+      if (!rest.empty()) append_field(out, name, rest);
+      continue;
+    }
     if (strips_cookies && iequals(name, "cookie")) {
       std::string rest(value);
       for (const std::string_view cookie : c.strip_cookies) rest = auth::remove_cookie(rest, cookie);
@@ -130,6 +135,8 @@ void write_upstream_request_head(const ForwardingContext& c, std::string& out) {
   out.append(c.identity_headers);
   append_field(out, "X-Request-Id", c.request_id);
   if (head.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  // Only the protocol the gateway tunnels: whatever else Upgrade listed (h2c) is dropped.
+  if (c.upgrade) out.append("Connection: Upgrade\r\nUpgrade: websocket\r\n");
   out.append("\r\n");
 }
 
@@ -155,7 +162,9 @@ void write_client_response_head(const ResponseHead& r, std::string& out) {
     append_field(out, f.first, f.second);
   }
   if (r.framing == ResponseFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
-  if (!r.keep_alive) {
+  if (r.framing == ResponseFraming::Upgrade) {
+    out.append("Connection: Upgrade\r\nUpgrade: websocket\r\n");
+  } else if (!r.keep_alive) {
     out.append("Connection: close\r\n");
   } else if (r.client_version == 10) {
     out.append("Connection: keep-alive\r\n");

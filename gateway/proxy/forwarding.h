@@ -27,13 +27,15 @@ struct ForwardingContext {
   std::string_view request_id;
   bool tls = false;                      // the client connection: X-Forwarded-Proto https
   std::string_view forwarded_client_cert;  // the verified client certificate's XFCC element, or empty
+  bool strip_protocol_token = false;  // drop the token entry from Sec-WebSocket-Protocol
+  bool upgrade = false;               // a WebSocket handshake: sent with Connection: Upgrade, Upgrade: websocket
 };
 
 // The upstream request head (request line through the empty line), appended to `out`.
 void write_upstream_request_head(const ForwardingContext& context, std::string& out);
 
-// How the body reaches the client.
-enum class ResponseFraming { Bodiless, ContentLength, Chunked, Close };
+// How the body reaches the client. Upgrade: a 101 to a WebSocket handshake, tunnelled after its head.
+enum class ResponseFraming { Bodiless, ContentLength, Chunked, Close, Upgrade };
 
 struct ResponseHead {
   unsigned status = 200;

@@ -73,8 +73,14 @@ DrainResult Server::drain() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   DrainResult result{impl_->shared.live_connections.load()};
+  // Each worker ends its remaining tunnels itself (counted and logged), then stops.
+  for (auto& w : impl_->workers) {
+    net::post(w->ioc(), [&w = *w] {
+      w.end_drain();
+      w.ioc().stop();
+    });
+  }
   impl_->guards.clear();
-  for (auto& w : impl_->workers) w->ioc().stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
   return result;

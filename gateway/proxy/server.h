@@ -24,8 +24,9 @@ class Server {
   // the worker threads.
   void start();
 
-  // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish up to
-  // the configured drain timeout, then stops the workers. Blocks; call from a non-worker thread.
+  // Stops accepting, closes idle keep-alive connections, lets in-flight requests finish and
+  // tunnels run up to the configured drain timeout, then ends the tunnels and stops the workers.
+  // Blocks; call from a non-worker thread.
   DrainResult drain();
 
   // Hot reload: new requests use `config`; requests in flight finish on the one they started with.

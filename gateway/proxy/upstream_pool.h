@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "proxy/settings.h"
@@ -30,6 +32,20 @@ struct UpstreamConnection {
   ~UpstreamConnection() { open_count.fetch_sub(1, std::memory_order_relaxed); }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  // The byte stream, whatever carries it (the tunnel uses only these).
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    socket.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+  // Writes all of `buffers`, as boost::asio::async_write.
+  template <class Buffers, class Handler>
+  void async_write(const Buffers& buffers, Handler&& handler) {
+    boost::asio::async_write(socket, buffers, std::forward<Handler>(handler));
+  }
+  void shutdown_send(boost::system::error_code& ec) {
+    socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  }
 
   boost::asio::ip::tcp::socket socket;
   std::chrono::steady_clock::time_point idle_since;

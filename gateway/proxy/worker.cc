@@ -123,4 +123,9 @@ void Worker::begin_drain() {
   for (Session* s : sessions) s->on_drain();
 }
 
+void Worker::end_drain() {
+  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
+  for (Session* s : sessions) s->on_drain_deadline();
+}
+
 }  // namespace claimgate::proxy

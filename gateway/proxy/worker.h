@@ -63,6 +63,7 @@ class Worker {
   void listen(const Listener& listener, std::shared_ptr<tls::ListenerTls> tls);  // throws std::system_error
   void start_accepting();
   void begin_drain();  // call on this worker's thread (post it)
+  void end_drain();    // the drain deadline: ends what still runs that can end cleanly (tunnels)
 
   boost::asio::io_context& ioc() { return ioc_; }
   UpstreamPool& pool() { return pool_; }

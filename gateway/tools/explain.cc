@@ -148,6 +148,13 @@ Request make_request(const Options& o, const auth::AuthSettings& settings) {
     if (s.kind == auth::TokenSource::Kind::Header) r.headers.emplace_back(s.name, s.prefix + *o.token);
     if (s.kind == auth::TokenSource::Kind::Cookie) cookies.push_back(s.name + "=" + *o.token);
     if (s.kind == auth::TokenSource::Kind::Query) r.query += (r.query.empty() ? "" : "&") + s.name + "=" + *o.token;
+    if (s.kind == auth::TokenSource::Kind::WebSocketProtocol) {
+      // The handshake a browser would send.
+      r.headers.emplace_back("Connection", "Upgrade");
+      r.headers.emplace_back("Upgrade", "websocket");
+      r.headers.emplace_back("Sec-WebSocket-Protocol",
+                             std::string(auth::kProtocolTokenPrefix) + jwt::encode_base64url(*o.token));
+    }
   }
   std::string cookie_header;
   for (const std::string& c : cookies) cookie_header += (cookie_header.empty() ? "" : "; ") + c;
@@ -258,6 +265,7 @@ struct Report {
   std::vector<TokenReport> tokens;
   std::optional<policy::Evaluation> evaluation;
   bool forwarded = false;
+  bool upgrade = false;  // forwarded as a WebSocket handshake
   std::string outcome;  // decide()'s outcome, or rejected_path / no_route
   std::string reason;
   http::LocalReply reply;  // when not forwarded
@@ -271,6 +279,8 @@ std::string describe_source(const auth::TokenSource& s) {
       return "header " + s.name + (s.prefix.empty() ? std::string() : " (prefix \"" + s.prefix + "\")");
     case auth::TokenSource::Kind::Cookie: return "cookie " + s.name;
     case auth::TokenSource::Kind::Query: return "query parameter " + s.name;
+    case auth::TokenSource::Kind::WebSocketProtocol:
+      return "Sec-WebSocket-Protocol entry " + std::string(auth::kProtocolTokenPrefix) + "...";
   }
   return {};
 }
@@ -389,6 +399,10 @@ http::RequestHead request_head(const Request& request, std::vector<http::Field> 
   head.host = request.host;
   head.target = request.path + (request.query.empty() ? "" : "?" + request.query);
   head.fields = std::move(fields);
+  for (const http::Field& f : head.fields) {
+    if (http::iequals(f.first, "connection"))
+      http::for_each_list_member(f.second, [&](std::string_view o) { head.connection_options.push_back(o); });
+  }
   return head;
 }
 
@@ -398,9 +412,13 @@ constexpr std::array<std::uint8_t, 16> kLoopback = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 
 void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput& input, plan::RequestPlan& plan) {
   const policy::RouteSpec& route = *r.match->route;
-  auto found = auth::find_tokens(g.config.auth.token_sources, input.head.fields, r.request.query);
-  if (!found) r.token_error = found.error();
-  const std::vector<auth::FoundToken> tokens = found ? *found : std::vector<auth::FoundToken>{};
+  std::vector<auth::FoundToken> tokens;
+  std::string protocol_token;
+  const auth::TokenRequest lookup{input.head.fields, r.request.query, http::is_websocket_upgrade(input.head)};
+  if (auto found = auth::find_tokens(g.config.auth.token_sources, lookup, tokens, protocol_token); !found) {
+    r.token_error = found.error();
+    tokens.clear();
+  }
 
   net::io_context control;
   const Providers providers = provider_keys(control, g, o, tokens, r.notes);
@@ -417,6 +435,7 @@ void explain_auth(Report& r, Gateway& g, const Options& o, const plan::PlanInput
   // The verdict is the gateway's own decision; the refetch an unknown kid may trigger is only noted.
   plan::authorize_request(input, verifier, plan);
   r.forwarded = plan.action == plan::RequestPlan::Action::Forward;
+  r.upgrade = r.forwarded && plan.upgrade;
   r.outcome = plan.outcome();
   r.reason = plan.reason();
   r.reply = plan.reply;
@@ -501,6 +520,11 @@ std::string describe_match(const policy::RouteMatch& m) {
   return out;
 }
 
+std::string describe_websocket(const policy::WebSocketSettings& w) {
+  return "(idle_timeout_ms " + std::to_string(w.idle_timeout_ms) +
+         (w.close_at_token_expiry ? ", close_at_token_expiry)" : ")");
+}
+
 std::string relative_to_now(std::int64_t delta) {
   if (delta == 0) return "now";
   return delta < 0 ? std::to_string(-delta) + " s before now" : std::to_string(delta) + " s after now";
@@ -545,7 +569,8 @@ void print_requirements(std::string& out, const Report& r) {
 void print_answer(std::string& out, const Report& r) {
   const std::string why = "outcome " + r.outcome + ", reason " + r.reason;
   if (r.forwarded) {
-    out += "answer:    forwarded to upstream \"" + r.match->route->upstream + "\" (" + why + ")\n";
+    out += "answer:    forwarded to upstream \"" + r.match->route->upstream + "\"" +
+           (r.upgrade ? " as a WebSocket handshake (a 101 opens a tunnel)" : "") + " (" + why + ")\n";
   } else {
     out += "answer:    " + std::to_string(r.reply.status) + " " + r.reply.error + " (" + why + ")\n";
     for (const auto& [name, value] : r.reply.headers) out += "  " + name + ": " + value + "\n";
@@ -570,6 +595,7 @@ void print_routes(std::string& out, const Report& r) {
       out += ", providers";
       for (const std::string& p : t.route->providers) out += " " + p;
     }
+    if (t.route->websocket.enabled) out += ", websocket " + describe_websocket(t.route->websocket);
     out += "\n";
   }
   if (!r.match) out += "  no route matches\n";
@@ -627,6 +653,11 @@ ClaimValue json_routes(const Report& r) {
   return ClaimValue(std::move(out));
 }
 
+ClaimValue json_websocket(const policy::WebSocketSettings& w) {
+  if (!w.enabled) return ClaimValue(false);
+  return ClaimValue::Object{{"close_at_token_expiry", w.close_at_token_expiry}, {"idle_timeout_ms", w.idle_timeout_ms}};
+}
+
 ClaimValue json_route(const Report& r) {
   if (!r.match) return {};
   const policy::RouteSpec& route = *r.match->route;
@@ -634,7 +665,8 @@ ClaimValue json_route(const Report& r) {
                             {"upstream", route.upstream},
                             {"auth", policy::to_string(route.auth)},
                             {"providers", strings(route.providers)},
-                            {"captures", strings(r.match->captures)}};
+                            {"captures", strings(r.match->captures)},
+                            {"websocket", json_websocket(route.websocket)}};
 }
 
 ClaimValue json_token(const TokenReport& t) {
@@ -663,6 +695,7 @@ ClaimValue json_answer(const Report& r) {
                          {"description", or_null(describe_reason(r.reason))}};
   if (r.forwarded) {
     out.emplace_back("upstream", r.match->route->upstream);
+    out.emplace_back("upgrade", r.upgrade);
     out.emplace_back("injected_headers", fields(r.injected));
     return out;
   }

@@ -72,3 +72,62 @@ TEST_CASE("stripping a cookie or a query parameter leaves the rest") {
   CHECK(remove_query_parameter("a=1&access_token=x&b=2", "access_token") == "a=1&b=2");
   CHECK(remove_query_parameter("access_token=x", "access_token").empty());
 }
+
+TEST_CASE("a websocket_protocol token is read from handshakes only, decoded from base64url") {
+  const std::vector<TokenSource> sources{{TokenSource::Kind::Header, "Authorization", "Bearer "},
+                                         {TokenSource::Kind::WebSocketProtocol, "", ""}};
+  std::vector<FoundToken> found;
+  std::string decoded;
+  // base64url("abc.def.ghi") without padding
+  const Headers h{{"Sec-WebSocket-Protocol", "chat, base64url.bearer.authorization.claimgate.YWJjLmRlZi5naGk"}};
+  auto find = [&](const Headers& headers, bool handshake) {
+    return find_tokens(sources, TokenRequest{headers, {}, handshake}, found, decoded);
+  };
+  REQUIRE(find(h, true).has_value());
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].source_index == 1);
+  CHECK(found[0].token == "abc.def.ghi");
+  REQUIRE(find(h, false).has_value());
+  CHECK(found.empty());
+  // The list may be split over several lines.
+  REQUIRE(find({{"Sec-WebSocket-Protocol", "chat"},
+                {"sec-websocket-protocol", "base64url.bearer.authorization.claimgate.YWJjLmRlZi5naGk"}},
+               true)
+              .has_value());
+  CHECK(found.size() == 1);
+  REQUIRE(find({{"Sec-WebSocket-Protocol", "chat"}}, true).has_value());
+  CHECK(found.empty());
+  // The prefix is case-sensitive, as subprotocols are.
+  REQUIRE(find({{"Sec-WebSocket-Protocol", "Base64url.bearer.authorization.claimgate.YWJj"}}, true).has_value());
+  CHECK(found.empty());
+
+  auto error = [&](const Headers& headers) {
+    auto r = find(headers, true);
+    REQUIRE_FALSE(r.has_value());
+    return r.error();
+  };
+  CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate."}}) ==
+        ExtractionError::MalformedCredentials);
+  CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YWJj="}}) ==
+        ExtractionError::MalformedCredentials);  // padding is not base64url here
+  // base64url("a b"): the decoded token must still be a bearer token.
+  CHECK(error({{"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YSBi"}}) ==
+        ExtractionError::MalformedCredentials);
+  CHECK(error({{"Sec-WebSocket-Protocol",
+                "base64url.bearer.authorization.claimgate.YWJj, base64url.bearer.authorization.claimgate.YWJj"}}) ==
+        ExtractionError::DuplicateHeader);
+  // Next to an Authorization header, both are reported: decide() verifies every different one.
+  REQUIRE(find({{"Authorization", "Bearer x.y.z"},
+                {"Sec-WebSocket-Protocol", "base64url.bearer.authorization.claimgate.YWJj"}},
+               true)
+              .has_value());
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].token == "x.y.z");
+  CHECK(found[1].token == "abc");
+}
+
+TEST_CASE("stripping the token entry leaves the other subprotocols in order") {
+  CHECK(remove_protocol_token("chat, base64url.bearer.authorization.claimgate.YWJj, v2.chat") == "chat, v2.chat");
+  CHECK(remove_protocol_token("base64url.bearer.authorization.claimgate.YWJj").empty());
+  CHECK(remove_protocol_token("chat,superchat") == "chat, superchat");
+}

@@ -257,3 +257,70 @@ TEST_CASE("tls settings are checked before any file is read") {
                                         kMinimal);
   CHECK(missing.find("c.yaml:4: listeners[0].tls: cert_file /nonexistent.crt: cannot be read") != std::string::npos);
 }
+
+TEST_CASE("websocket on routes") {
+  auto r = load_config_text(std::string(kWithProvider) + R"yaml(routes:
+  - { match: { path_prefix: /a }, upstream: app, websocket: true }
+  - { match: { path_prefix: /b }, upstream: app, websocket: { close_at_token_expiry: true, idle_timeout_ms: 5000 } }
+  - { match: { path_prefix: /c }, upstream: app, websocket: {} }
+  - { match: { path_prefix: /d }, upstream: app, websocket: false }
+  - { match: { path_prefix: /e }, upstream: app }
+)yaml");
+  REQUIRE(r.has_value());
+  const auto& routes = r->routes;
+  CHECK(routes[0].websocket.enabled);
+  CHECK_FALSE(routes[0].websocket.close_at_token_expiry);
+  CHECK(routes[0].websocket.idle_timeout_ms == 300000);
+  CHECK(routes[1].websocket.enabled);
+  CHECK(routes[1].websocket.close_at_token_expiry);
+  CHECK(routes[1].websocket.idle_timeout_ms == 5000);
+  CHECK(routes[2].websocket.enabled);  // a mapping turns it on
+  CHECK_FALSE(routes[3].websocket.enabled);
+  CHECK_FALSE(routes[4].websocket.enabled);
+
+  const std::string e = errors_of(std::string(kWithProvider) + R"yaml(routes:
+  - { match: { path_prefix: /a }, upstream: app, websocket: yes }
+  - { match: { path_prefix: /b }, upstream: app, websocket: { idle_timeout_ms: 0 } }
+  - { match: { path_prefix: /c }, upstream: app, websocket: { close_at_token_expiry: 1 } }
+  - { match: { path_prefix: /d }, upstream: app, websocket: { idle: 5 } }
+  - { match: { path_prefix: /e }, upstream: app, websocket: [true] }
+)yaml");
+  CAPTURE(e);
+  CHECK(has_error(
+      e,
+      "c.yaml:5: routes[0].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
+  CHECK(has_error(e, "c.yaml:6: routes[1].websocket.idle_timeout_ms: must be between 1 and 86400000"));
+  CHECK(has_error(e, "c.yaml:7: routes[2].websocket.close_at_token_expiry: must be true or false"));
+  CHECK(
+      e.find(
+          "c.yaml:8: routes[3].websocket.idle: unknown key (expected one of: close_at_token_expiry idle_timeout_ms)") !=
+      std::string::npos);
+  CHECK(has_error(
+      e,
+      "c.yaml:9: routes[4].websocket: must be true, false or a mapping with close_at_token_expiry, idle_timeout_ms"));
+}
+
+TEST_CASE("the websocket_protocol token source") {
+  auto r = load_config_text(std::string(kMinimal) + R"yaml(token_sources:
+  - { header: Authorization, prefix: "Bearer " }
+  - { websocket_protocol: true }
+)yaml");
+  REQUIRE(r.has_value());
+  REQUIRE(r->auth.token_sources.size() == 2);
+  CHECK(r->auth.token_sources[1].kind == claimgate::auth::TokenSource::Kind::WebSocketProtocol);
+
+  const std::string e = errors_of(std::string(kMinimal) + R"yaml(token_sources:
+  - { websocket_protocol: false }
+  - { websocket_protocol: true }
+  - { websocket_protocol: true }
+  - { websocket_protocol: true, header: X-Token }
+  - { websocket_protocol: 1 }
+)yaml");
+  CAPTURE(e);
+  CHECK(has_error(e,
+                  "c.yaml:8: token_sources[0].websocket_protocol: must be true (leave the source out to turn it off)"));
+  CHECK(e.find("c.yaml:9:") == std::string::npos);
+  CHECK(has_error(e, "c.yaml:10: token_sources[2].websocket_protocol: is already a token source"));
+  CHECK(has_error(e, "c.yaml:11: token_sources[3]: needs exactly one of header, cookie, query, websocket_protocol"));
+  CHECK(has_error(e, "c.yaml:12: token_sources[4].websocket_protocol: must be true or false"));
+}

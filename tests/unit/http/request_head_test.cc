@@ -146,3 +146,28 @@ TEST_CASE("the fields are views into the head, in order, with their values trimm
   CHECK(out.fields[1].first.data() >= head.data());
   CHECK(out.fields[1].first.data() < head.data() + head.size());
 }
+
+TEST_CASE("a WebSocket handshake") {
+  auto handshake = [](std::string_view head) {
+    auto r = inspect_request_head(head);
+    REQUIRE(r.has_value());
+    return is_websocket_upgrade(*r);
+  };
+  CHECK(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, upgrade\r\nUpgrade: h2c, WebSocket\r\n\r\n"));
+  CHECK(handshake(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"));  // not named in Connection
+  CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n"));
+  CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"));
+  CHECK_FALSE(handshake("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocketx\r\n\r\n"));
+  CHECK_FALSE(handshake("POST /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  CHECK_FALSE(handshake("GET /ws HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  // A body would make where the tunnel starts depend on its framing.
+  CHECK_FALSE(handshake(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\n"));
+  CHECK(lists_websocket("websocket"));
+  CHECK(lists_websocket(" h2c ,websocket"));
+  CHECK_FALSE(lists_websocket("h2c"));
+  CHECK_FALSE(lists_websocket(""));
+}

@@ -44,3 +44,24 @@ TEST_CASE("requests are counted under their own route, method, status and auth o
   CHECK(line_of(text, R"(claimgate_auth_decisions_total{outcome="forbidden",reason="missing_scope"})").ends_with(" 1"));
   CHECK(line_of(text, R"(claimgate_auth_decisions_total{outcome="anonymous",reason="anonymous"})").ends_with(" 2"));
 }
+
+TEST_CASE("tunnels: open gauge, bytes each way and ends by reason, summed over workers") {
+  metrics::Registry registry("test");
+  metrics::WorkerMetrics& a = registry.add_worker();
+  metrics::WorkerMetrics& b = registry.add_worker();
+  a.tunnels_open = 2;
+  b.tunnels_open = 1;
+  a.tunnel_bytes_to_upstream += 100;
+  b.tunnel_bytes_to_upstream += 5;
+  a.tunnel_bytes_to_client += 7;
+  a.record_tunnel_closed("closed");
+  b.record_tunnel_closed("closed");
+  b.record_tunnel_closed("idle_timeout");
+  const std::string text = registry.scrape();
+  CAPTURE(text);
+  CHECK(line_of(text, "claimgate_tunnels_open").ends_with(" 3"));
+  CHECK(line_of(text, R"(claimgate_tunnel_bytes_total{direction="to_upstream"})").ends_with(" 105"));
+  CHECK(line_of(text, R"(claimgate_tunnel_bytes_total{direction="to_client"})").ends_with(" 7"));
+  CHECK(line_of(text, R"(claimgate_tunnels_closed_total{reason="closed"})").ends_with(" 2"));
+  CHECK(line_of(text, R"(claimgate_tunnels_closed_total{reason="idle_timeout"})").ends_with(" 1"));
+}

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "jwks/jwks.h"
+#include "jwt/base64url.h"
 #include "plan/request_plan.h"
 #include "tools/token_signer.h"
 
@@ -30,6 +31,7 @@ upstreams:
 token_sources:
   - { header: Authorization, prefix: "Bearer " }
   - { query: access_token }
+  - { websocket_protocol: true }
 providers:
   - name: test
     issuer: "https://issuer.test"
@@ -46,6 +48,9 @@ routes:
   - match: { path_prefix: /api/ }
     upstream: app
     require: { scopes_all: ["read:users"] }
+  - match: { path_prefix: /ws/ }
+    upstream: app
+    websocket: true
 )";
 
 struct Fixture {
@@ -108,7 +113,12 @@ plan::RequestPlan plan_for(Fixture& f, const Request& r) {
   head.target = r.target;
   head.host = "gw.test";
   head.content_length = r.content_length;
-  for (const auto& [name, value] : r.fields) head.fields.emplace_back(name, value);
+  for (const auto& [name, value] : r.fields) {
+    head.fields.emplace_back(name, value);
+    if (http::iequals(name, "connection"))
+      http::for_each_list_member(head.fields.back().second,
+                                 [&](std::string_view o) { head.connection_options.push_back(o); });
+  }
   plan::RequestPlan out;
   plan::plan_request({f.runtime, head, r.client, kNow, r.may_wait, r.may_verify_later}, *f.verifier, out);
   return out;
@@ -237,4 +247,42 @@ TEST_CASE("a token that needs a signature check can be left for later; a cached 
   const plan::RequestPlan second = plan_for(
       f, {.target = "/api/users?access_token=" + weak, .fields = {{"Authorization", "Bearer " + good}}, .may_verify_later = true});
   CHECK(second.action == Action::VerifyLater);
+}
+
+TEST_CASE("a WebSocket handshake is planned as an upgrade on websocket routes only") {
+  Fixture f;
+  const std::string good = f.token({"read:users"});
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  const Fields handshake{{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Authorization", "Bearer " + good}};
+  CHECK(plan_for(f, {.target = "/ws/chat", .fields = handshake}).upgrade);
+  const plan::RequestPlan api = plan_for(f, {.target = "/api/users", .fields = handshake});
+  REQUIRE(api.action == Action::Forward);
+  CHECK_FALSE(api.upgrade);
+  const plan::RequestPlan h2c =
+      plan_for(f, {.target = "/ws/chat",
+                   .fields = {{"Connection", "Upgrade"}, {"Upgrade", "h2c"}, {"Authorization", "Bearer " + good}}});
+  REQUIRE(h2c.action == Action::Forward);
+  CHECK_FALSE(h2c.upgrade);
+  const plan::RequestPlan plain = plan_for(f, {.target = "/ws/chat", .fields = {{"Authorization", "Bearer " + good}}});
+  REQUIRE(plain.action == Action::Forward);
+  CHECK_FALSE(plain.upgrade);
+  CHECK_FALSE(plain.strip_protocol_token);
+}
+
+TEST_CASE("a token in Sec-WebSocket-Protocol authorises a handshake and its entry is stripped") {
+  Fixture f;
+  const std::string entry =
+      "base64url.bearer.authorization.claimgate." + jwt::encode_base64url(f.token({"read:users"}));
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  const Fields handshake{
+      {"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Protocol", "chat, " + entry}};
+  const plan::RequestPlan p = plan_for(f, {.target = "/api/users", .fields = handshake});
+  REQUIRE(p.action == Action::Forward);
+  CHECK(p.outcome() == "allow");
+  CHECK(p.strip_protocol_token);
+  CHECK(p.strip_headers.empty());  // the Sec-WebSocket-Protocol header itself stays
+  // Outside a handshake the entry is no token.
+  const plan::RequestPlan not_handshake =
+      plan_for(f, {.target = "/api/users", .fields = {{"Sec-WebSocket-Protocol", entry}}});
+  CHECK(not_handshake.outcome() == "missing_token");
 }
