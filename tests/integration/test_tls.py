@@ -4,6 +4,7 @@ clients and certificates from certs.py (python3-cryptography): SNI, versions, AL
 plaintext on a TLS port, mTLS (required, optional, wrong CA), X-Forwarded-Client-Cert, route
 requirements on the client certificate, RFC 8705 certificate-bound tokens, certificate rotation
 under load (file change and SIGHUP, Kubernetes-style symlink swap), a broken new certificate,
+WebSocket tunnels over TLS (wss://, 1 MiB messages, close handshake, idle timeout),
 config errors, and a slow handshake."""
 import http.client
 import json
@@ -198,8 +199,12 @@ class TlsCase(unittest.TestCase):
         return [PKI.default, PKI.api, PKI.wild]
 
     @classmethod
+    def make_upstream(cls):
+        return Upstream()
+
+    @classmethod
     def setUpClass(cls):
-        cls.upstream = Upstream()
+        cls.upstream = cls.make_upstream()
         cls.tls_port, cls.plain_port, cls.admin_port = free_port(), free_port(), free_port()
         cls.gateway = Gateway(gateway_config(cls.tls_port, cls.plain_port, cls.admin_port, cls.upstream.port,
                                              cls.certificates(), cls.extra_tls, cls.routes, cls.extra))
@@ -518,6 +523,57 @@ def write_padded(path, pem):
     assert len(pem) < PADDED_SIZE
     with open(path, "wb") as f:
         f.write(pem + b"\n" * (PADDED_SIZE - len(pem)))
+
+
+class TestWebSocketOverTls(TlsCase):
+    """wss:// through a TLS listener to python3-websockets' echo upstream (ws_upstream.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.routes = """
+  - match: { path_prefix: /ws/ }
+    upstream: app
+    auth: anonymous
+    websocket: { idle_timeout_ms: 2000 }
+"""
+        super().setUpClass()
+
+    @classmethod
+    def make_upstream(cls):
+        return Upstream(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_upstream.py"))
+
+    def test_messages_both_ways_and_the_close_handshake(self):
+        import asyncio
+        import websockets
+        ctx = self.ctx(alpn=None)
+        big = os.urandom(1 << 20)
+
+        async def talk():
+            async with websockets.connect("wss://localhost:%d/ws/echo" % self.tls_port, ssl=ctx,
+                                          server_hostname="localhost", max_size=4 << 20) as ws:
+                await ws.send("hello")
+                self.assertEqual(await ws.recv(), "hello")
+                await ws.send(big)
+                self.assertEqual(await ws.recv(), big)
+                pong = await ws.ping()
+                await asyncio.wait_for(pong, 5)
+                await ws.close(1000, "done")
+                return ws.close_code
+        self.assertEqual(asyncio.run(asyncio.wait_for(talk(), 20)), 1000)
+
+    def test_the_idle_timeout_ends_a_tls_tunnel(self):
+        import asyncio
+        import websockets
+        ctx = self.ctx(alpn=None)
+
+        async def idle():
+            async with websockets.connect("wss://localhost:%d/ws/echo" % self.tls_port, ssl=ctx,
+                                          server_hostname="localhost", ping_interval=None) as ws:
+                start = time.monotonic()
+                with self.assertRaises(websockets.ConnectionClosed):
+                    await ws.recv()
+                return time.monotonic() - start
+        self.assertLess(asyncio.run(asyncio.wait_for(idle(), 20)), 6.0)
 
 
 class TestRotation(unittest.TestCase):
