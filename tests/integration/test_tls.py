@@ -190,9 +190,9 @@ routes:%s""" % (admin, extra, upstream_port, routes)
 
 
 class TlsCase(unittest.TestCase):
-    extra_tls = ""
     routes = None
     extra = ""
+    verify_client = None  # "required" or "optional": client certificates of PKI.client_ca
 
     @classmethod
     def certificates(cls):
@@ -206,8 +206,11 @@ class TlsCase(unittest.TestCase):
     def setUpClass(cls):
         cls.upstream = cls.make_upstream()
         cls.tls_port, cls.plain_port, cls.admin_port = free_port(), free_port(), free_port()
+        extra_tls = ""
+        if cls.verify_client:
+            extra_tls = "      client_ca_file: %s\n      verify_client: %s\n" % (PKI.client_ca.ca_file, cls.verify_client)
         cls.gateway = Gateway(gateway_config(cls.tls_port, cls.plain_port, cls.admin_port, cls.upstream.port,
-                                             cls.certificates(), cls.extra_tls, cls.routes, cls.extra))
+                                             cls.certificates(), extra_tls, cls.routes, cls.extra))
         try:
             for p in (cls.tls_port, cls.plain_port, cls.admin_port):
                 wait_for_port(p, proc=cls.gateway.proc)
@@ -349,11 +352,7 @@ MTLS_ROUTES = """
 
 class TestMutualTlsRequired(TlsCase):
     routes = MTLS_ROUTES
-
-    @classmethod
-    def setUpClass(cls):
-        cls.extra_tls = "      client_ca_file: %s\n      verify_client: required\n" % PKI.client_ca.ca_file
-        super().setUpClass()
+    verify_client = "required"
 
     def test_without_a_client_certificate_the_handshake_fails(self):
         with self.assertRaises((ssl.SSLError, ConnectionError)):
@@ -423,11 +422,7 @@ class TestMutualTlsRequired(TlsCase):
 
 class TestMutualTlsOptional(TlsCase):
     routes = MTLS_ROUTES
-
-    @classmethod
-    def setUpClass(cls):
-        cls.extra_tls = "      client_ca_file: %s\n      verify_client: optional\n" % PKI.client_ca.ca_file
-        super().setUpClass()
+    verify_client = "optional"
 
     def test_a_client_without_certificate_passes_without_xfcc(self):
         r = https(self.tls_port, self.ctx(), headers=[("X-Forwarded-Client-Cert", "Hash=00")])
@@ -455,7 +450,7 @@ class TestCertificateBoundTokens(TlsCase):
         jwks = os.path.join(cls.jwks_dir, "jwks.json")
         with open(jwks, "w") as f:
             f.write(tokens.jwks_json([cls.key.public_jwk()]))
-        cls.extra_tls = "      client_ca_file: %s\n      verify_client: optional\n" % PKI.client_ca.ca_file
+        cls.verify_client = "optional"
         providers = []
         for name, mode in (("when", "when_present"), ("req", "required")):
             providers.append('  - { name: %s, issuer: "%s/%s", jwks_file: %s, algorithms: [ES256], certificate_bound: %s }\n'
