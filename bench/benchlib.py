@@ -383,12 +383,23 @@ class Bench:
         r["proxy_cpu_share"] = r["cpu_s"] / r["wall_s"]  # well under 1 (per worker): starved, or load-gen bound
         return r
 
-    def rounds(self, targets, measure, label, rounds=None):
-        """measure(target) -> dict, for every target in every round, order flipped each round."""
+    def rounds(self, targets, measure, label, rounds=None, optional=()):
+        """measure(target) -> dict, for every target in every round, order flipped each round. A
+        target named in `optional` whose measurement raises is noted and left out from then on."""
         samples = {t.name: [] for t in targets}
+        targets = list(targets)
         for r in range(rounds or self.args.rounds):
-            for t in (targets if r % 2 == 0 else targets[::-1]):
-                s = measure(t)
+            for t in (list(targets) if r % 2 == 0 else targets[::-1]):
+                try:
+                    s = measure(t)
+                except Exception as e:
+                    if t.name not in optional:
+                        raise
+                    self.notes.append("%s %s: left out from round %d on: %s" % (label, t.name, r + 1, e))
+                    print("  [%s] round %d %s FAILED, left out: %s" % (label, r + 1, t.name, e), flush=True)
+                    targets.remove(t)
+                    del samples[t.name]
+                    continue
                 samples[t.name].append(s)
                 if s.get("errors") or s.get("socket_errors"):
                     self.notes.append("%s %s: %d errors, %d socket errors in round %d" % (

@@ -150,11 +150,11 @@ class TlsBench(benchlib.Bench):
         p = subprocess.run(["taskset", "-c", "1", self.netload] + [str(a) for a in mode_args], capture_output=True,
                            text=True, timeout=duration + 60)
         wall = time.monotonic() - t0
-        if not p.stdout.strip():
-            raise RuntimeError("netload %s against %s: %s" % (mode_args[0], t.name, p.stderr.strip()[-300:]))
+        died = self.exited(t)
+        if not p.stdout.strip() or p.returncode != 0 or died:
+            raise RuntimeError("netload %s against %s failed: %s%s" % (
+                mode_args[0], t.name, (p.stdout.strip() + " " + p.stderr.strip())[-300:], died))
         r = json.loads(p.stdout)
-        if p.returncode != 0:
-            raise RuntimeError("netload %s against %s failed: %s %s" % (mode_args[0], t.name, r, p.stderr.strip()[-300:]))
         r["cpu_s"] = proc_cpu_s(t.cpu_pid) - c0
         r["proxy_cpu_share"] = r["cpu_s"] / r["wall_s"]
         r["upstream_cpu_share"] = (proc_cpu_s(cpu1_pid) - u0) / wall
@@ -164,9 +164,23 @@ class TlsBench(benchlib.Bench):
         r["cpu1_share"] = r["lg_cpu_share"] + r["upstream_cpu_share"]
         return r
 
+    @staticmethod
+    def exited(t):
+        """'' while the target's process runs, else how it ended."""
+        proc = getattr(t, "proc", None)
+        if proc is None or proc.poll() is None:
+            return ""
+        code = proc.returncode
+        return "; %s exited with %s" % (t.name, "signal %d" % -code if code < 0 else "status %d" % code)
+
     def keepalive(self, t, duration=None):
         u0 = proc_cpu_s(self.up_worker)
-        r = self.wrk(t, scheme="https", connections=KEEPALIVE_CONNS, duration=duration)
+        try:
+            r = self.wrk(t, scheme="https", connections=KEEPALIVE_CONNS, duration=duration)
+        except RuntimeError as e:
+            raise RuntimeError("%s%s" % (e, self.exited(t)))
+        if self.exited(t):
+            raise RuntimeError(self.exited(t)[2:])
         r["upstream_cpu_share"] = (proc_cpu_s(self.up_worker) - u0) / r["wall_s"]
         r["cpu1_share"] = r["lg_cpu_share"] + r["upstream_cpu_share"]
         return r
@@ -224,12 +238,13 @@ class TlsBench(benchlib.Bench):
                                      tls={"cert_file": cert, "key_file": key, "min_version": "1.3"})
         if cg:
             targets.append(Target("claimgate", cg_port, cg.pid))
+            targets[-1].proc = cg
         else:
             self.notes.append("tls: " + cg_port)
         out = {}
         for label, measure in (("keep-alive", self.keepalive), ("handshakes", self.handshakes)):
             kept = self.probe(targets, measure, "tls " + label)
-            out[label] = self.rounds(kept, measure, "tls " + label)
+            out[label] = self.rounds(kept, measure, "tls " + label, optional=("claimgate",))
         out["params"] = self.params
         self.results["tls"] = out
         self.capacity_aim("tls", "TLS 1.3 keep-alive requests", out["keep-alive"], "rps", "cpu_us_per_req", "req/s")
@@ -252,13 +267,14 @@ class TlsBench(benchlib.Bench):
         cg, cg_port = self.claimgate("ws-claimgate", binary, echo_port, WS_ROUTES)
         if cg:
             targets.append(Target("claimgate", cg_port, cg.pid))
+            targets[-1].proc = cg
         else:
             self.notes.append("websocket: " + cg_port)
         out = {}
         for label, (conns, size) in (("round trips", WS_SMALL), ("MB/s", WS_LARGE)):
             measure = lambda t, duration=None, c=conns, s=size: self.ws(t, c, s, duration)  # noqa: E731
             kept = self.probe(targets, measure, "ws " + label)
-            out[label] = self.rounds(kept, measure, "ws " + label)
+            out[label] = self.rounds(kept, measure, "ws " + label, optional=("claimgate",))
         self.results["websocket"] = out
         self.capacity_aim("websocket", "WebSocket echo round trips", out["round trips"], "rtps", "cpu_us_per_rt",
                           "round trips/s", NGINX_64K)
