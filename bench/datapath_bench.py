@@ -33,23 +33,21 @@ import base64
 import json
 import os
 import re
-import resource
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-from benchlib import free_port, haproxy_config, require_tools, start, start_nginx, stop, wait_port
+import benchlib
+from benchlib import (GiB, KiB, MiB, Target, brief, claimgate_config, free_port, haproxy_config, med, proc_cpu_s,
+                      proc_rss_kib, raise_nofile, require_tools, start, start_nginx, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ISSUER = "https://bench.idp"
 SECTIONS = ("relay", "tiny", "cached", "fresh", "alloc", "idle", "threads")
-KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,113 +141,7 @@ def first_token(cache_dir, alg):
 
 
 # ---------------------------------------------------------------------------------------------
-# processes and /proc
-
-
-def proc_cpu_s(pid):
-    """CPU seconds of all of pid's threads: schedstat's nanoseconds where the kernel keeps them
-    (a 256 MiB relay takes only ~20 clock ticks, so tick counts were 5% steps), else utime+stime."""
-    try:
-        total = 0
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        return total / 1e9
-    except (OSError, ValueError, IndexError):
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def children_of(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-def nginx_worker(master, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        kids = children_of(master)
-        if kids:
-            return kids[0]
-        time.sleep(0.05)
-    raise RuntimeError("nginx master %d has no worker" % master)
-
-
-class Procs:
-    """Every process started, stopped by PID in reverse order (stop_all in a finally)."""
-
-    def __init__(self):
-        self.items = []
-
-    def add(self, proc):
-        self.items.append(proc)
-        return proc
-
-    def stop(self, proc):
-        stop(proc)
-        if proc in self.items:
-            self.items.remove(proc)
-
-    def stop_all(self):
-        for p in reversed(self.items):
-            stop(p)
-        self.items = []
-
-
-# ---------------------------------------------------------------------------------------------
 # load generators
-
-
-def _num_unit(value, unit, scale):
-    return float(value) * scale[unit]
-
-
-def run_wrk(url, duration, connections, cpu="1", script=None, headers=(), timeout_s=30):
-    """One wrk run; returns requests, req/s, p50/p99 ms, bytes read, errors, and wrk's own CPU
-    seconds (wait4 rusage) over the wall time."""
-    cmd = ["taskset", "-c", cpu, "wrk", "-t1", "-c%d" % connections, "-d%ds" % duration, "--latency",
-           "--timeout", "%ds" % timeout_s]
-    for h in headers:
-        cmd += ["-H", h]
-    if script:
-        cmd += ["-s", script]
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    p.stdout.close()
-    wall = time.monotonic() - t0
-    if p.returncode != 0:
-        raise RuntimeError("wrk failed (%s): %s" % (p.returncode, out[-500:]))
-    ms = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
-    size = {"B": 1, "KB": KiB, "MB": MiB, "GB": GiB, "TB": GiB * 1024}
-
-    def latency(label):
-        m = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s|m)\s*$" % label, out, re.M)
-        return _num_unit(m.group(1), m.group(2), ms) if m else float("nan")
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m), ([\d.]+)(B|KB|MB|GB|TB) read", out)
-    requests = int(m.group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    bad = re.search(r"^bad_bodies=(\d+)", out, re.M)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (int(bad.group(1)) if bad else 0)
-    return {"socket_errors": sum(int(x) for x in sock.groups()) if sock else 0, "requests": requests, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": latency("50%"), "p99_ms": latency("99%"),
-            "bytes_read": _num_unit(m.group(4), m.group(5), size), "errors": errors,
-            "lg_cpu_share": (ru.ru_utime + ru.ru_stime) / wall, "wall_s": wall}
 
 
 def run_curl(url, upload=None, chunked=False, cpu="1"):
@@ -306,21 +198,6 @@ class KeepAliveClient:
 # configs
 
 
-def claimgate_config(port, admin, upstreams, routes, threads=1, providers="", max_connections=20000):
-    ups = "".join('  %s: { url: "http://127.0.0.1:%d", max_idle_connections: 64 }\n' % (n, p)
-                  for n, p in upstreams.items())
-    return """listen: "127.0.0.1:%d"
-admin: "127.0.0.1:%d"
-threads: %d
-log_level: warn
-access_log: false
-client:
-  max_connections: %d
-%supstreams:
-%sroutes:
-%s""" % (port, admin, threads, max_connections, providers, ups, routes)
-
-
 ANON_ROUTES = """  - match: { path_prefix: /up }
     upstream: sink
     auth: anonymous
@@ -369,27 +246,11 @@ def nginx_proxy_body(port, app, sink):
 # the bench
 
 
-class Target:
-    def __init__(self, name, port, cpu_pid, **wrk_kw):
-        self.name, self.port, self.cpu_pid, self.wrk_kw = name, port, cpu_pid, wrk_kw
+class Bench(benchlib.Bench):
+    SECTIONS = SECTIONS
 
-
-def med(values):
-    values = [v for v in values if v == v]
-    return statistics.median(values) if values else float("nan")
-
-
-class Bench:
     def __init__(self, args):
-        self.args = args
-        self.work = tempfile.mkdtemp(prefix="claimgate-datapath-")
-        os.chmod(self.work, 0o755)  # nginx workers (nobody) read the static files
-        self.procs = Procs()
-        self.results = {}
-        self.aims = []  # (section, aim, measured, pass)
-        self.notes = []
-        self.load_start = os.getloadavg()[0]
-        self.starved = set()  # runs whose proxy got under 80% of its core(s)
+        super().__init__(args, prefix="claimgate-datapath-")
         self.up = None
 
     # -- processes --
@@ -422,77 +283,20 @@ class Bench:
 
     def start_claimgate(self, name, routes=ANON_ROUTES, threads=1, providers="", sink=None, cpu="0", env=None):
         port, admin = free_port(), free_port()
-        path = os.path.join(self.work, name + ".yaml")
         ups = {"app": self.up}
         if sink:
             ups["sink"] = sink
         elif "upstream: sink" in routes:
             ups["sink"] = self.up  # sink routes unused in this section
-        with open(path, "w") as f:
-            f.write(claimgate_config(port, admin, ups, routes, threads, providers))
-        proc = self.procs.add(start([self.args.binary, "--config", path], cpu, env=env,
-                                    stderr=open(os.path.join(self.work, name + ".log"), "w")))
-        wait_port(port)
-        self.wait_ready(admin, proc, name)
+        proc = self.launch_claimgate(name, claimgate_config(port, admin, ups, routes, threads, providers), admin,
+                                     cpu=cpu, env=env, port=port)
         return proc, port, admin
-
-    def wait_ready(self, admin, proc, name, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("%s exited: see %s" % (name, os.path.join(self.work, name + ".log")))
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % admin, timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("%s not ready" % name)
 
     def start_nginx_proxy(self, name, sink=None, worker_connections=4096):
         port = free_port()
-        master = self.procs.add(start_nginx(os.path.join(self.work, name), nginx_proxy_body(port, self.up, sink), 0,
-                                            worker_connections=worker_connections))
+        master, worker = self.launch_nginx(name, nginx_proxy_body(port, self.up, sink), worker_connections=worker_connections)
         wait_port(port)
-        return master, port, nginx_worker(master.pid)
-
-    # -- measuring --
-    def wrk(self, t, path="/", duration=None, connections=64, **extra):
-        kw = dict(t.wrk_kw)
-        kw.update(extra)
-        c0 = proc_cpu_s(t.cpu_pid)
-        r = run_wrk("http://127.0.0.1:%d%s" % (t.port, path), duration or self.args.duration, connections, **kw)
-        r["cpu_s"] = proc_cpu_s(t.cpu_pid) - c0
-        r["cpu_us_per_req"] = r["cpu_s"] / r["requests"] * 1e6 if r["requests"] else float("nan")
-        r["proxy_cpu_share"] = r["cpu_s"] / r["wall_s"]  # well under 1 (per worker): starved, or load-gen bound
-        return r
-
-    def rounds(self, targets, measure, label):
-        """measure(target) -> dict, for every target in every round, order flipped each round."""
-        samples = {t.name: [] for t in targets}
-        for r in range(self.args.rounds):
-            for t in (targets if r % 2 == 0 else targets[::-1]):
-                s = measure(t)
-                samples[t.name].append(s)
-                if s.get("errors") or s.get("socket_errors"):
-                    self.notes.append("%s %s: %d non-2xx, %d socket errors in round %d" % (
-                        label, t.name, s["errors"], s.get("socket_errors", 0), r + 1))
-                print("  [%s] round %d %-18s %s" % (label, r + 1, t.name, brief(s)), flush=True)
-                share = s.get("proxy_cpu_share", 1.0) / (2 if "threads 2" in t.name else 1)
-                if share < 0.8:
-                    self.starved.add("%s %s" % (label, t.name))
-        return {name: {k: med([s[k] for s in v]) for k in v[0] if isinstance(v[0][k], (int, float))}
-                for name, v in samples.items()}
-
-    def warm(self, targets, path="/", connections=64):
-        for t in targets:
-            r = run_wrk("http://127.0.0.1:%d%s" % (t.port, path), 1, connections, **t.wrk_kw)
-            if r["errors"] or not r["requests"]:
-                raise RuntimeError("%s: %d errors in warm-up (%d requests)" % (t.name, r["errors"], r["requests"]))
-
-    def aim(self, section, text, measured, ok):
-        self.aims.append((section, text, measured, bool(ok)))
+        return master, port, worker
 
     # -- sections --
     def section_relay(self):
@@ -888,12 +692,6 @@ def fmt_size(n):
     return "%d MiB" % (n // MiB) if n >= MiB else "%d KiB" % (n // KiB)
 
 
-def brief(s):
-    keys = ("rps", "mbps", "p99_ms", "cpu_us_per_req", "cpu_s_per_gib", "allocs_per_req", "errors", "socket_errors",
-            "cache_hits")
-    return "  ".join("%s=%.4g" % (k, s[k]) for k in keys if k in s and isinstance(s[k], (int, float)))
-
-
 # ---------------------------------------------------------------------------------------------
 # report
 
@@ -978,16 +776,7 @@ def report(b):
             lines.append("| %s | %.0f | %.1f | %.3f | %.0f%% | %.0f%% |" % (
                 name, x["rps"], x["cpu_us_per_req"], x["p99_ms"], 100 * x["lg_cpu_share"], 100 * x["proxy_cpu_share"]))
         lines.append("| threads 2 / threads 1 | %.2fx | | | | |" % t["ratio"])
-    lines += ["", "### Aims", "", "| section | aim | measured | result |", "|---|---|---|---|"]
-    for section, text, measured, ok in b.aims:
-        lines.append("| %s | %s | %s | %s |" % (section, text, measured, "PASS" if ok else "FAIL"))
-    notes = list(b.notes)
-    if b.starved:
-        notes.append("proxy CPU share under 80%% of its core(s) in: %s. CPU 0 was shared with other work (or the "
-                     "load generator was the limit), so req/s and latency there understate the proxy; proxy CPU "
-                     "µs/req stays comparable (the 'by CPU µs/req' ratios)." % ", ".join(sorted(b.starved)))
-    if notes:
-        lines += ["", "Notes:"] + ["- " + n for n in notes]
+    lines += b.aims_lines()
     return "\n".join(lines)
 
 
@@ -1016,42 +805,19 @@ def main():
     if not os.access(args.binary, os.X_OK):
         sys.exit("no claimgate binary at %s (--binary PATH)" % args.binary)
     require_tools("nginx", "wrk", "taskset", "curl", "cc", *(("haproxy",) if "fresh" in only else ()))
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 65536
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), max(hard, want)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
 
     b = Bench(args)
     t_start = time.monotonic()
     try:
         b.start_upstream()
-        for s in SECTIONS:
-            if s in only:
-                t0 = time.monotonic()
-                print("== %s" % s, flush=True)
-                before = list(b.procs.items)
-                try:
-                    getattr(b, "section_" + s)()
-                except Exception as e:  # keep the other sections' numbers
-                    b.notes.append("section %s failed: %s: %s" % (s, type(e).__name__, e))
-                    print("  section %s FAILED: %s" % (s, e), flush=True)
-                finally:
-                    for p in [p for p in b.procs.items if p not in before]:
-                        b.procs.stop(p)
-                print("  (%s: %.0f s)" % (s, time.monotonic() - t0), flush=True)
+        b.run(only)
     finally:
-        b.procs.stop_all()
-        import shutil
-        shutil.rmtree(b.work, ignore_errors=True)
+        b.cleanup()
     print(report(b))
     print("\ntotal %.0f s" % (time.monotonic() - t_start))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": {k: v for k, v in vars(args).items()}, "results": b.results,
-                       "aims": [{"section": s, "aim": a, "measured": m, "pass": ok} for s, a, m, ok in b.aims],
-                       "notes": b.notes}, f, indent=1, default=str)
+        b.write_json(args.json)
 
 
 if __name__ == "__main__":
