@@ -1054,9 +1054,11 @@ void ClientSession<Stream>::abort() {
   ++timer_generation_;
   if (key_wait_timer_) key_wait_timer_->cancel();
   timer_.cancel();
-  upstream_.reset();
   if (resolver_) resolver_->cancel();
   error_code ec;
+  // Closed here, destroyed with the session: a composed write (a tunnel's other direction) may
+  // have a completion queued that continues on this socket.
+  if (upstream_) upstream_->socket.close(ec);
   lowest_socket(stream_).close(ec);
 }
 
