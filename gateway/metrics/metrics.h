@@ -60,6 +60,10 @@ class WorkerMetrics {
  public:
   void record(const RequestRecord& r, const WorkerGauges& gauges);
   void record_connect_error(std::string_view upstream);
+  // TLS to upstreams: each completed handshake (a resumed session or a full one), and each
+  // failure by reason (tls::HandshakeError's names).
+  void record_tls_handshake(std::string_view upstream, bool resumed);
+  void record_tls_failure(std::string_view upstream, std::string_view reason);
 
   // Kept current by the worker's upstream connections and pool, read at scrape time.
   std::atomic<std::size_t> upstream_open{0};
@@ -68,7 +72,8 @@ class WorkerMetrics {
  private:
   friend class Registry;
   using RequestKey = std::tuple<std::string, std::string, std::string>;  // route, method, class
-  using AuthKey = std::tuple<std::string, std::string>;                  // outcome, reason
+  using PairKey = std::tuple<std::string, std::string>;
+  using AuthKey = PairKey;                                               // outcome, reason
 
   mutable std::mutex mutex_;
   std::map<RequestKey, std::uint64_t, std::less<>> requests_;
@@ -76,6 +81,8 @@ class WorkerMetrics {
   std::map<std::string, Histogram, std::less<>> upstream_durations_;
   std::map<AuthKey, std::uint64_t, std::less<>> auth_;
   std::map<std::string, std::uint64_t, std::less<>> connect_errors_;
+  std::map<PairKey, std::uint64_t, std::less<>> tls_handshakes_;  // upstream, "resumed" or "full"
+  std::map<PairKey, std::uint64_t, std::less<>> tls_failures_;    // upstream, reason
   WorkerGauges gauges_;
 };
 
