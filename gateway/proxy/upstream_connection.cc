@@ -17,21 +17,22 @@ bool UpstreamConnection::start_tls(const tls::UpstreamContext& context, tls::Ses
 
 void UpstreamConnection::shutdown_send(boost::system::error_code& ec) {
   ec = {};
-  if (tls) {
-    // SSL_shutdown sends our close_notify and then reads until the upstream's arrives. With the
-    // "received" flag set for the call it only sends; the flag is restored right after, so reads
-    // still return the upstream's data. In non-blocking mode the write cannot wait; the mode stays
-    // on, since turning it off would also make the descriptor blocking under a pending read.
-    SSL* ssl = tls->native_handle();
-    const int before = SSL_get_shutdown(ssl);
-    socket.non_blocking(true, ec);
-    if (ec) return;
-    SSL_set_shutdown(ssl, before | SSL_RECEIVED_SHUTDOWN);
-    tls->shutdown(ec);
-    SSL_set_shutdown(ssl, (SSL_get_shutdown(ssl) & ~SSL_RECEIVED_SHUTDOWN) | (before & SSL_RECEIVED_SHUTDOWN));
-    if (ec) return;
-  }
-  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (tls) send_close_notify(ec);
+  if (!ec) socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+void UpstreamConnection::send_close_notify(boost::system::error_code& ec) {
+  // SSL_shutdown sends our close_notify and then reads until the upstream's arrives. With the
+  // "received" flag set for the call it only sends; the flag is restored right after, so reads
+  // still return the upstream's data. In non-blocking mode the write cannot wait; the mode stays
+  // on, since turning it off would also make the descriptor blocking under a pending read.
+  SSL* ssl = tls->native_handle();
+  const int before = SSL_get_shutdown(ssl);
+  socket.non_blocking(true, ec);
+  if (ec) return;
+  SSL_set_shutdown(ssl, before | SSL_RECEIVED_SHUTDOWN);
+  tls->shutdown(ec);
+  SSL_set_shutdown(ssl, (SSL_get_shutdown(ssl) & ~SSL_RECEIVED_SHUTDOWN) | (before & SSL_RECEIVED_SHUTDOWN));
 }
 
 }  // namespace claimgate::proxy

@@ -33,7 +33,15 @@ struct UpstreamConnection {
   UpstreamConnection(boost::asio::io_context& ioc, std::atomic<std::size_t>& open) : socket(ioc), open_count(open) {
     open_count.fetch_add(1, std::memory_order_relaxed);
   }
-  ~UpstreamConnection() { open_count.fetch_sub(1, std::memory_order_relaxed); }
+  // A TLS connection sends its close_notify (if the socket takes it at once) before the socket
+  // closes: OpenSSL would otherwise mark the connection's session as not resumable.
+  ~UpstreamConnection() {
+    if (tls) {
+      boost::system::error_code ignored;
+      send_close_notify(ignored);
+    }
+    open_count.fetch_sub(1, std::memory_order_relaxed);
+  }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
@@ -67,6 +75,9 @@ struct UpstreamConnection {
   // boost::asio::error::eof at the upstream's close_notify, or with
   // boost::asio::ssl::error::stream_truncated when the upstream closes TCP without one.
   void shutdown_send(boost::system::error_code& ec);
+
+  // TLS only: writes our close_notify now, without waiting for the socket or for the upstream's.
+  void send_close_notify(boost::system::error_code& ec);
 
   boost::asio::ip::tcp::socket socket;
   std::unique_ptr<TlsStream> tls;  // null for http:// upstreams

@@ -4,16 +4,19 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <system_error>
+
 #include "tls/session_cache.h"
 
 namespace claimgate::tls {
 namespace {
 
 // OpenSSL's reason for the failure just seen (the first error queued is the most specific, e.g.
-// "No such file or directory" before "system lib"); empties the queue.
+// the errno of fopen before "system lib"); empties the queue.
 std::string take_openssl_reason() {
   const unsigned long first = ERR_peek_error();
   ERR_clear_error();
+  if (first != 0 && ERR_SYSTEM_ERROR(first)) return std::generic_category().message(ERR_GET_REASON(first));
   const char* reason = first != 0 ? ERR_reason_error_string(first) : nullptr;
   return reason ? reason : "unknown OpenSSL error";
 }
