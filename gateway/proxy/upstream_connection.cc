@@ -27,6 +27,10 @@ void UpstreamConnection::send_close_notify(boost::system::error_code& ec) {
   // still return the upstream's data. In non-blocking mode the write cannot wait; the mode stays
   // on, since turning it off would also make the descriptor blocking under a pending read.
   SSL* ssl = tls->native_handle();
+  if (!SSL_is_init_finished(ssl)) {
+    ec = boost::asio::error::not_connected;  // no handshake, nothing to close
+    return;
+  }
   const int before = SSL_get_shutdown(ssl);
   socket.non_blocking(true, ec);
   if (ec) return;
