@@ -519,6 +519,27 @@ class UpstreamTlsConfigTest(unittest.TestCase):
                      % (self.garbage, self.key),
                      ':6: upstreams.app.client_cert_file: cannot load a certificate chain from "%s"' % self.garbage)
 
+    def test_config_example_https_upstream(self):
+        # config.example.yaml shows an https upstream commented out (its files exist only on real
+        # hosts): uncommented, with this test's files in place of the paths, it passes.
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config.example.yaml")
+        with open(example) as f:
+            text = f.read()
+        block = re.search(r"^  # billing:\n(?:^  #   .*\n)+", text, re.M).group(0)
+        live = re.sub(r"^  # ", "  ", block, flags=re.M)
+        live = re.sub(r"^    # .*\n", "", live, flags=re.M)
+        for path, real in (("/etc/claimgate/upstream-ca.pem", self.ca.ca_file),
+                           ("/etc/claimgate/upstream-client.crt", self.cert),
+                           ("/etc/claimgate/upstream-client.key", self.key)):
+            self.assertIn(path, live)
+            live = live.replace(path, real)
+        path = os.path.join(self.dir, "example.yaml")
+        with open(path, "w") as f:
+            f.write(text.replace(block, live))
+        r = run_claimgate(["--check-config", path])
+        self.assertEqual(r.returncode, 0, live + r.stdout + r.stderr)
+        self.assertIn("2 upstreams", r.stdout)
+
     def test_bad_server_name_and_url(self):
         self.refused('\n    url: "https://a.internal"\n    server_name: "a b"',
                      ':6: upstreams.app.server_name: must be a DNS name or an IP address')
