@@ -601,7 +601,8 @@ void ClientSession<Stream>::on_response_read(error_code ec, std::size_t bytes) {
   Exchange& x = *x_;
   ViewParser<false>& parser = *x.response;
   // A close-delimited body ends here; over TLS also without a close_notify, which many servers skip.
-  if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.is_header_done() && parser.need_eof()) {
+  if (ec && (ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.is_header_done() &&
+      parser.need_eof()) {
     error_code eof_ec;
     parser.put_eof(eof_ec);
     if (!eof_ec) return send_response_part();

@@ -29,7 +29,8 @@ class TlsUpstream:
     """A threaded HTTPS server on 127.0.0.1. Every request is answered with JSON of what arrived and
     how its TLS connection was made (SNI, resumed, client certificate, ALPN, version), and
     recorded in `requests`. `/big` answers with BIG; `?close=1` answers with Connection: close;
-    `?hangup=1` answers as keep-alive, then closes the connection."""
+    `?hangup=1` answers as keep-alive, then closes the connection; `?nolength=1` sends the body
+    without a length and closes (without a close_notify, as Python's ssl does)."""
 
     def __init__(self, cert_file, key_file, client_ca=None, max_version=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -121,7 +122,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = BIG if "/big" in self.path else json.dumps(record).encode()
         self.send_response(200, "X")
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        if "nolength=1" in self.path:  # the body ends where the connection does
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(data)))
         if "close=1" in self.path:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -305,6 +309,10 @@ routes:
         self.assertEqual(r.json()["body_bytes"], 300000)
         r = self.get("/tls12/big", client=c)
         self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, BIG)
+        r = self.get("/good/big?nolength=1", client=c)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Transfer-Encoding"), "chunked")
         self.assertEqual(r.body, BIG)
         c.close()
 
