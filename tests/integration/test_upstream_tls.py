@@ -202,6 +202,9 @@ class UpstreamTlsTest(unittest.TestCase):
         cls.foreign = TlsUpstream(foreign[0], foreign[1])
         cls.mtls = TlsUpstream(good[0], good[1], client_ca=client_ca.ca_file)
         cls.plain = PlaintextPort()
+        cls.silent = socket.socket()  # the kernel completes connects to its backlog; nobody answers
+        cls.silent.bind(("127.0.0.1", 0))
+        cls.silent.listen(16)
         cls.helpers = [cls.good, cls.tls12, cls.expired, cls.wrong, cls.foreign, cls.mtls, cls.plain]
 
         cls.key = SigningKey("EdDSA", kid="tls")
@@ -229,6 +232,7 @@ class UpstreamTlsTest(unittest.TestCase):
             upstream("mtls", cls.mtls.port, client_cert_file=client[0], client_key_file=client[1], **named),
             upstream("mtls_missing", cls.mtls.port, **named),
             upstream("plain_port", cls.plain.port, **named),
+            upstream("silent", cls.silent.getsockname()[1], connect_timeout_ms=300, **named),
         ])
         names = re.findall(r"^  (\w+):", upstreams, re.M)
         routes = "".join("  - { match: { path_prefix: /%s/ }, upstream: %s, require: {} }\n" % (n, n) for n in names)
@@ -257,7 +261,10 @@ routes:
 
     @classmethod
     def tearDownClass(cls):
-        stop_gateway_and_helpers(cls.gateway, *cls.helpers)
+        try:
+            stop_gateway_and_helpers(cls.gateway, *cls.helpers)
+        finally:
+            cls.silent.close()
 
     def get(self, path, client=None, method="GET", body=b""):
         head = b"%s %s HTTP/1.1\r\nHost: app.example\r\nAuthorization: Bearer %s\r\n" % (
@@ -432,6 +439,14 @@ routes:
         self.assertEqual([p for p in self.mtls.paths() if p.startswith("/mtls_missing/")], [])
         self.assertTrue(all(rec["tls"]["client_cert"] == "claimgate gateway" for rec in self.mtls.requests))
         self.assertGreaterEqual(self.mtls.failed_handshakes, 1)
+
+    def test_handshake_within_connect_timeout(self):
+        start = time.monotonic()
+        r = self.get("/silent/secret")
+        self.assertEqual(r.status, 504)
+        self.assertLess(time.monotonic() - start, 2.5)
+        self.assertEqual(self.tls_failures("silent")[-1]["reason"], "timeout")
+        self.assertEqual(metric(self.metrics(), "claimgate_upstream_tls_failures_total", upstream="silent", reason="timeout"), 1)
 
     def test_plaintext_port(self):
         r = self.get("/plain_port/secret")
