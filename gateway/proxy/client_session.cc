@@ -462,9 +462,9 @@ void ClientSession<Stream>::on_upstream_handshake(error_code ec) {
   start_request_relay();
 }
 
-// A failed handshake, or an alert on a TLS connection's first exchange (a TLS 1.3 upstream
-// refuses a client certificate only after our side of the handshake is done): the reason goes
-// to the log and the metrics, and the session kept for resumption is dropped.
+// A failed handshake, or a TLS error after it (a TLS 1.3 upstream refuses a client certificate
+// only once our side of the handshake is done, so its alert meets our first read): the reason
+// goes to the log and the metrics, and the session kept for resumption is dropped.
 template <class Stream>
 void ClientSession<Stream>::note_tls_failure(error_code ec) {
   const long verify_result = SSL_get_verify_result(upstream_->tls->native_handle());

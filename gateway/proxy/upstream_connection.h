@@ -4,10 +4,11 @@
 // the null `tls` and nothing else. `socket` is the TCP layer either way: connect, options,
 // cancel, close and the pool's peek act on it.
 //
-// A TLS connection must not be destroyed while an operation on `tls` is pending: Asio's SSL
-// operations touch the stream when they complete, even when cancelled. Destroy it from a
-// completion handler (as a session does) or once its pending operation has finished (the pool's
-// retire()).
+// A TLS connection must not be destroyed while any of its operations is pending: Asio's SSL
+// operations touch the stream when they complete, even when cancelled. Cancel them
+// (socket.cancel()) and destroy it once every handler has run. A session has at most one
+// operation pending and destroys the connection in that operation's handler; the pool keeps a
+// retired connection until its watch has completed.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
