@@ -47,9 +47,9 @@ class UpstreamPool {
  private:
   using Idle = std::vector<std::unique_ptr<UpstreamConnection>>;  // oldest first
   struct Slot {
+    tls::SessionCache sessions;  // bound to the TLS context of the slot's connections, which go first
     Idle idle;
     std::chrono::milliseconds timeout{0};
-    tls::SessionCache sessions;  // bound to the TLS context of the slot's connections
   };
   struct StringHash {
     using is_transparent = void;
@@ -70,7 +70,8 @@ class UpstreamPool {
   // Keyed by upstream name and URL; nodes never move, so a Slot* stays valid.
   std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> slots_;
   std::string key_scratch_;
-  // Closed TLS connections whose cancelled watch has not completed yet (see upstream_connection.h).
+  // Closed TLS connections whose cancelled watch has not completed yet (see upstream_connection.h);
+  // after slots_, so they go before the session caches their SSL objects point to.
   Idle retiring_;
   std::atomic<std::size_t>& idle_gauge_;
 };
