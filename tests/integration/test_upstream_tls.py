@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import tempfile
@@ -376,6 +377,22 @@ routes:
         self.assertEqual(r.status, 200)
         self.assertNotEqual(r.json()["connection"], dead)
         c.close()
+
+    def test_reload_starts_over(self):
+        # A reload builds new TLS contexts (the files are read again): connections and sessions
+        # verified under the old ones are not used again.
+        c = RawClient(self.port, timeout=10)
+        before = self.get("/good/before-reload", client=c).json()
+        reloads = self.gateway.logs().count('"config_reloaded"')
+        self.gateway.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.gateway.logs().count('"config_reloaded"') == reloads:
+            self.assertLess(time.monotonic(), deadline, "no config_reloaded")
+            time.sleep(0.05)
+        after = self.get("/good/after-reload", client=c).json()
+        c.close()
+        self.assertNotEqual(after["connection"], before["connection"])
+        self.assertFalse(after["tls"]["resumed"])
 
     def test_ip_literal_is_verified_without_sni(self):
         r = self.get("/by_ip/x")
