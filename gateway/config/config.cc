@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "http/cidr.h"
 #include "http/request_head.h"
+#include "tls/upstream_context.h"
 
 namespace claimgate::config {
 namespace {
@@ -33,44 +35,80 @@ void read_client(Reader& r, const YAML::Node& node, proxy::Settings& s) {
   if (auto n = node["max_connections"]) r.read_int(n, "client.max_connections", s.max_connections, 1, 10'000'000);
 }
 
+bool is_server_name(std::string_view name) {
+  if (http::parse_ip(name)) return true;
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'; });
+}
+
+// The TLS keys of an upstream. Its client context is built here, so a file it cannot use is an
+// error at the key that names the file. An empty value is the same as no value.
+void read_upstream_tls(Reader& r, const YAML::Node& node, const std::string& key, bool https, proxy::UpstreamSpec& u) {
+  using Option = tls::ContextError::Option;
+  tls::UpstreamTlsOptions options;
+  const std::pair<Option, std::string*> keys[] = {{Option::CaFile, &options.ca_file},
+                                                  {Option::ServerName, &options.server_name},
+                                                  {Option::ClientCertFile, &options.client_cert_file},
+                                                  {Option::ClientKeyFile, &options.client_key_file}};
+  auto name_of = [](Option o) {
+    switch (o) {
+      case Option::CaFile: return "ca_file";
+      case Option::ServerName: return "server_name";
+      case Option::ClientCertFile: return "client_cert_file";
+      case Option::ClientKeyFile: return "client_key_file";
+    }
+    return "ca_file";
+  };
+  bool ok = true;
+  for (const auto& [option, out] : keys) {
+    const char* name = name_of(option);
+    if (auto n = node[name]) {
+      ok = r.read_string(n, key + "." + name, *out) && ok;
+      if (!https && !out->empty()) {
+        r.error(n, key + "." + name, "applies only to https:// upstreams");
+        ok = false;
+      }
+    }
+  }
+  if (!https || !ok) return;
+  if (options.server_name.empty()) {
+    options.server_name = u.host;
+  } else if (!is_server_name(options.server_name)) {
+    r.error(node["server_name"], key + ".server_name", "must be a DNS name or an IP address, got \"" + options.server_name + "\"");
+    return;
+  }
+  if (options.client_cert_file.empty() != options.client_key_file.empty()) {
+    const char* given = options.client_cert_file.empty() ? "client_key_file" : "client_cert_file";
+    const char* missing = options.client_cert_file.empty() ? "client_cert_file" : "client_key_file";
+    r.error(node[given], key + "." + given, std::string("needs ") + missing + " as well");
+    return;
+  }
+  auto context = tls::UpstreamContext::create(options);
+  if (!context) {
+    const char* name = name_of(context.error().option);
+    r.error(node[name] ? node[name] : node, key + "." + name, context.error().message);
+    return;
+  }
+  u.tls = std::move(*context);
+}
+
 void read_upstream(Reader& r, const std::string& name, const YAML::Node& node, const std::string& key,
                    proxy::UpstreamSpec& u) {
   u.name = name;
-  if (!r.check_map(node, key, {"url", "connect_timeout_ms", "response_timeout_ms", "max_idle_connections", "idle_timeout_ms"}))
+  if (!r.check_map(node, key, {"url", "connect_timeout_ms", "response_timeout_ms", "max_idle_connections", "idle_timeout_ms",
+                               "ca_file", "server_name", "client_cert_file", "client_key_file"}))
     return;
+  bool https = false;
   if (auto n = node["url"]) {
     if (r.read_string(n, key + ".url", u.url)) {
-      const std::string_view prefix = "http://";
-      std::string_view rest = u.url;
-      bool ok = rest.starts_with(prefix);
-      rest.remove_prefix(ok ? prefix.size() : 0);
-      if (rest.ends_with('/')) rest.remove_suffix(1);
-      std::string_view host = rest;
-      std::string_view port = "80";
-      if (host.starts_with('[')) {
-        const auto close = host.find(']');
-        ok = ok && close != std::string_view::npos;
-        if (ok) {
-          const std::string_view after = host.substr(close + 1);
-          host = host.substr(1, close - 1);
-          if (!after.empty()) {
-            ok = after.front() == ':';
-            port = after.substr(1);
-          }
-        }
-      } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
-        port = host.substr(colon + 1);
-        host = host.substr(0, colon);
-      }
-      unsigned p = 0;
-      const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-      ok = ok && !host.empty() && host.find('/') == std::string_view::npos && ec == std::errc{} &&
-           ptr == port.data() + port.size() && p > 0 && p <= 65535;
-      if (!ok) {
-        r.error(n, key + ".url", "must be http://HOST[:PORT] without a path, got \"" + u.url + "\"");
+      keys::HttpUrl url;
+      if (parse_http_url(u.url, url) && url.target == "/") {
+        u.host = url.host;
+        u.port = url.port;
+        https = url.tls;
       } else {
-        u.host = std::string(host);
-        u.port = static_cast<std::uint16_t>(p);
+        r.error(n, key + ".url", "must be http://HOST[:PORT] or https://HOST[:PORT] without a path, got \"" + u.url + "\"");
       }
     }
   } else {
@@ -80,6 +118,7 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& node, c
   if (auto n = node["response_timeout_ms"]) r.read_int(n, key + ".response_timeout_ms", u.response_timeout_ms, 1, kMaxMillis);
   if (auto n = node["max_idle_connections"]) r.read_int(n, key + ".max_idle_connections", u.max_idle_connections, 0, 100000);
   if (auto n = node["idle_timeout_ms"]) r.read_int(n, key + ".idle_timeout_ms", u.idle_timeout_ms, 1, kMaxMillis);
+  read_upstream_tls(r, node, key, https, u);
 }
 
 void read_cidrs(Reader& r, const YAML::Node& n, const std::string& key, std::vector<http::Cidr>& out) {

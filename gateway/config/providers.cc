@@ -17,48 +17,6 @@ bool is_loopback_host(std::string_view host) {
   return v4.contains(*ip) || v6.contains(*ip);
 }
 
-// http(s)://host[:port]/path
-bool parse_http_url(std::string_view text, keys::HttpUrl& out) {
-  std::string_view rest = text;
-  if (rest.starts_with("https://")) {
-    out.tls = true;
-    out.port = 443;
-    rest.remove_prefix(8);
-  } else if (rest.starts_with("http://")) {
-    out.tls = false;
-    out.port = 80;
-    rest.remove_prefix(7);
-  } else {
-    return false;
-  }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  std::string_view host = authority;
-  std::string_view port;
-  if (host.starts_with('[')) {
-    const auto close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    if (close + 1 < host.size()) {
-      if (host[close + 1] != ':') return false;
-      port = host.substr(close + 2);
-    }
-    host = host.substr(1, close - 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
-  if (!port.empty()) {
-    unsigned p = 0;
-    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc{} || ptr != port.data() + port.size() || p == 0 || p > 65535) return false;
-    out.port = static_cast<std::uint16_t>(p);
-  }
-  out.host = std::string(host);
-  return !out.host.empty();
-}
-
 void read_provider(Reader& r, const YAML::Node& node, const std::string& key, keys::ProviderSpec& p) {
   if (!r.check_map(node, key,
                    {"name", "issuer", "audiences", "jwks_url", "jwks_file", "hmac_secret_file", "allow_insecure_http",
@@ -218,6 +176,47 @@ void read_claim_headers(Reader& r, const YAML::Node& node, std::vector<auth::Cla
 }
 
 }  // namespace
+
+bool parse_http_url(std::string_view text, keys::HttpUrl& out) {
+  std::string_view rest = text;
+  if (rest.starts_with("https://")) {
+    out.tls = true;
+    out.port = 443;
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    out.tls = false;
+    out.port = 80;
+    rest.remove_prefix(7);
+  } else {
+    return false;
+  }
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  std::string_view host = authority;
+  std::string_view port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    if (close + 1 < host.size()) {
+      if (host[close + 1] != ':') return false;
+      port = host.substr(close + 2);
+    }
+    host = host.substr(1, close - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (!port.empty()) {
+    unsigned p = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc{} || ptr != port.data() + port.size() || p == 0 || p > 65535) return false;
+    out.port = static_cast<std::uint16_t>(p);
+  }
+  out.host = std::string(host);
+  return !out.host.empty();
+}
 
 void read_providers(Reader& r, const YAML::Node& node, std::vector<keys::ProviderSpec>& out) {
   if (!node.IsSequence()) {

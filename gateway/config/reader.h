@@ -139,6 +139,8 @@ class Reader {
 };
 
 // providers.cc
+// http(s)://host[:port]/path
+bool parse_http_url(std::string_view text, keys::HttpUrl& out);
 void read_providers(Reader& r, const YAML::Node& node, std::vector<keys::ProviderSpec>& out);
 void read_auth(Reader& r, const YAML::Node& root, auth::AuthSettings& out);
 

@@ -11,6 +11,7 @@ std::string_view to_string(UpstreamError error) {
     case UpstreamError::Timeout: return "upstream_timeout";
     case UpstreamError::BadResponse: return "upstream_bad_response";
     case UpstreamError::Unavailable: return "upstream_unavailable";
+    case UpstreamError::TlsFailed: return "upstream_tls_failed";
   }
   return "upstream_error";
 }
@@ -46,6 +47,8 @@ LocalReply reply_for(UpstreamError error) {
       return LocalReply{502, "bad_gateway", "The upstream sent an invalid response.", false, {}};
     case UpstreamError::Unavailable:
       return LocalReply{502, "bad_gateway", "The upstream could not be reached.", false, {}};
+    case UpstreamError::TlsFailed:
+      return LocalReply{502, "bad_gateway", "The TLS connection to the upstream failed.", false, {}};
   }
   return LocalReply{502, "bad_gateway", "Upstream error.", false, {}};
 }

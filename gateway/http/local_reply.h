@@ -9,7 +9,7 @@
 
 namespace claimgate::http {
 
-enum class UpstreamError { Refused, Reset, Timeout, BadResponse, Unavailable };
+enum class UpstreamError { Refused, Reset, Timeout, BadResponse, Unavailable, TlsFailed };
 
 std::string_view to_string(UpstreamError error);
 

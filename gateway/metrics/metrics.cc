@@ -18,6 +18,17 @@ std::string_view method_label(std::string_view method) {
   return "other";
 }
 
+namespace {
+// Counts one more for the pair (a, b); the key's strings are built only the first time.
+void count_pair(std::map<std::tuple<std::string, std::string>, std::uint64_t, std::less<>>& counts, std::string_view a,
+                std::string_view b) {
+  const std::tuple<std::string_view, std::string_view> key{a, b};
+  auto it = counts.find(key);
+  if (it == counts.end()) it = counts.emplace(std::tuple<std::string, std::string>{a, b}, 0).first;
+  ++it->second;
+}
+}  // namespace
+
 std::string_view status_class(unsigned status) {
   static constexpr std::array<std::string_view, 6> kClasses{"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
   const unsigned c = status / 100;
@@ -67,12 +78,7 @@ void WorkerMetrics::record(const RequestRecord& r, const WorkerGauges& gauges) {
     if (u == upstream_durations_.end()) u = upstream_durations_.emplace(std::string(route), Histogram{}).first;
     u->second.observe(*r.upstream_duration_s);
   }
-  if (!r.auth_outcome.empty()) {
-    const std::tuple<std::string_view, std::string_view> auth_key{r.auth_outcome, r.auth_reason};
-    auto a = auth_.find(auth_key);
-    if (a == auth_.end()) a = auth_.emplace(AuthKey{r.auth_outcome, r.auth_reason}, 0).first;
-    ++a->second;
-  }
+  if (!r.auth_outcome.empty()) count_pair(auth_, r.auth_outcome, r.auth_reason);
 }
 
 void WorkerMetrics::record_connect_error(std::string_view upstream) {
@@ -82,11 +88,9 @@ void WorkerMetrics::record_connect_error(std::string_view upstream) {
   ++it->second;
 }
 
-void WorkerMetrics::record_tls_handshake(std::string_view result, std::string_view reason) {
+void WorkerMetrics::record_client_tls_handshake(std::string_view result, std::string_view reason) {
   std::lock_guard lock(mutex_);
-  auto it = tls_handshakes_.find(std::tie(result, reason));
-  if (it == tls_handshakes_.end()) it = tls_handshakes_.emplace(AuthKey(result, reason), 0).first;
-  ++it->second;
+  count_pair(client_tls_handshakes_, result, reason);
 }
 
 void WorkerMetrics::record_tunnel_closed(std::string_view reason) {
@@ -94,6 +98,16 @@ void WorkerMetrics::record_tunnel_closed(std::string_view reason) {
   auto it = tunnels_closed_.find(reason);
   if (it == tunnels_closed_.end()) it = tunnels_closed_.emplace(std::string(reason), 0).first;
   ++it->second;
+}
+
+void WorkerMetrics::record_tls_handshake(std::string_view upstream, bool resumed) {
+  std::lock_guard lock(mutex_);
+  count_pair(tls_handshakes_, upstream, resumed ? "resumed" : "full");
+}
+
+void WorkerMetrics::record_tls_failure(std::string_view upstream, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  count_pair(tls_failures_, upstream, reason);
 }
 
 pm::MetricFamily gauge_family(std::string name, std::string help) {
@@ -147,8 +161,10 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
   std::map<std::string, Histogram> upstream_durations;
   std::map<WorkerMetrics::AuthKey, std::uint64_t> auth;
   std::map<std::string, std::uint64_t> connect_errors;
-  std::map<WorkerMetrics::AuthKey, std::uint64_t> tls_handshakes;
+  std::map<WorkerMetrics::PairKey, std::uint64_t> client_tls_handshakes;
   std::map<std::string, std::uint64_t> tunnels_closed;
+  std::map<WorkerMetrics::PairKey, std::uint64_t> tls_handshakes;
+  std::map<WorkerMetrics::PairKey, std::uint64_t> tls_failures;
   WorkerGauges total;
   std::size_t upstream_open = 0;
   std::size_t upstream_idle = 0;
@@ -165,7 +181,9 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
       for (const auto& [k, v] : w->auth_) auth[k] += v;
       for (const auto& [k, v] : w->connect_errors_) connect_errors[k] += v;
       for (const auto& [k, v] : w->tls_handshakes_) tls_handshakes[k] += v;
+      for (const auto& [k, v] : w->client_tls_handshakes_) client_tls_handshakes[k] += v;
       for (const auto& [k, v] : w->tunnels_closed_) tunnels_closed[k] += v;
+      for (const auto& [k, v] : w->tls_failures_) tls_failures[k] += v;
       total.cache_hits += w->gauges_.cache_hits;
       total.cache_misses += w->gauges_.cache_misses;
       total.cache_evictions += w->gauges_.cache_evictions;
@@ -208,9 +226,19 @@ std::vector<pm::MetricFamily> Registry::collect_workers() const {
 
   auto tls_family = counter_family("claimgate_tls_handshakes_total",
                                    "Client TLS handshakes by result (full, resumed, failed) and failure reason.");
-  for (const auto& [k, v] : tls_handshakes)
+  for (const auto& [k, v] : client_tls_handshakes)
     add_sample(tls_family, {{"result", std::get<0>(k)}, {"reason", std::get<1>(k)}}, static_cast<double>(v));
   out.push_back(std::move(tls_family));
+  auto handshakes_family = counter_family("claimgate_upstream_tls_handshakes_total",
+                                          "Completed TLS handshakes with upstreams, by session: resumed or full.");
+  for (const auto& [k, v] : tls_handshakes)
+    add_sample(handshakes_family, {{"upstream", std::get<0>(k)}, {"session", std::get<1>(k)}}, static_cast<double>(v));
+  out.push_back(std::move(handshakes_family));
+  auto tls_failures_family = counter_family("claimgate_upstream_tls_failures_total",
+                                            "Failed TLS connections to upstreams, by reason.");
+  for (const auto& [k, v] : tls_failures)
+    add_sample(tls_failures_family, {{"upstream", std::get<0>(k)}, {"reason", std::get<1>(k)}}, static_cast<double>(v));
+  out.push_back(std::move(tls_failures_family));
 
   auto cache_family = counter_family("claimgate_token_cache_total", "Verified-token cache lookups and evictions.");
   add_sample(cache_family, {{"result", "hit"}}, static_cast<double>(total.cache_hits));

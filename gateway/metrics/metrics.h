@@ -60,10 +60,14 @@ class WorkerMetrics {
  public:
   void record(const RequestRecord& r, const WorkerGauges& gauges);
   void record_connect_error(std::string_view upstream);
-  // A client TLS handshake: result "full", "resumed" or "failed" (with a stable reason).
-  void record_tls_handshake(std::string_view result, std::string_view reason);
+  // A TLS listener's handshake with a client: result "full", "resumed" or "failed" (with a stable reason).
+  void record_client_tls_handshake(std::string_view result, std::string_view reason);
   // `reason`: a stable name (proxy::to_string(TunnelEnd)).
   void record_tunnel_closed(std::string_view reason);
+  // TLS to upstreams: each completed handshake (a resumed session or a full one), and each
+  // failure by reason (tls::HandshakeError's names).
+  void record_tls_handshake(std::string_view upstream, bool resumed);
+  void record_tls_failure(std::string_view upstream, std::string_view reason);
 
   // Kept current by the worker's upstream connections and pool, read at scrape time.
   std::atomic<std::size_t> upstream_open{0};
@@ -76,7 +80,8 @@ class WorkerMetrics {
  private:
   friend class Registry;
   using RequestKey = std::tuple<std::string, std::string, std::string>;  // route, method, class
-  using AuthKey = std::tuple<std::string, std::string>;                  // outcome, reason
+  using PairKey = std::tuple<std::string, std::string>;
+  using AuthKey = PairKey;                                               // outcome, reason
 
   mutable std::mutex mutex_;
   std::map<RequestKey, std::uint64_t, std::less<>> requests_;
@@ -84,8 +89,10 @@ class WorkerMetrics {
   std::map<std::string, Histogram, std::less<>> upstream_durations_;
   std::map<AuthKey, std::uint64_t, std::less<>> auth_;
   std::map<std::string, std::uint64_t, std::less<>> connect_errors_;
-  std::map<AuthKey, std::uint64_t, std::less<>> tls_handshakes_;  // result, reason
+  std::map<PairKey, std::uint64_t, std::less<>> client_tls_handshakes_;  // result, reason
   std::map<std::string, std::uint64_t, std::less<>> tunnels_closed_;
+  std::map<PairKey, std::uint64_t, std::less<>> tls_handshakes_;  // upstream, "resumed" or "full"
+  std::map<PairKey, std::uint64_t, std::less<>> tls_failures_;    // upstream, reason
   WorkerGauges gauges_;
 };
 

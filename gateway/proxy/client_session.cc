@@ -22,6 +22,8 @@
 #include "proxy/coarse_clock.h"
 #include "proxy/forwarding.h"
 #include "proxy/worker.h"
+#include "tls/handshake_error.h"
+#include "tls/upstream_context.h"
 
 namespace claimgate::proxy {
 
@@ -39,9 +41,10 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 bool is_timeout(const boost::system::error_code& ec) { return ec == net::error::timed_out; }
 
+// stream_truncated: a TLS upstream closed TCP without a close_notify.
 bool is_connection_loss(const boost::system::error_code& ec) {
   return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == bhttp::error::end_of_stream || ec == net::error::connection_aborted;
+         ec == bhttp::error::end_of_stream || ec == net::error::connection_aborted || ec == net::ssl::error::stream_truncated;
 }
 
 bool is_parse_error(const boost::system::error_code& ec) {
@@ -160,14 +163,14 @@ void ClientSession<Stream>::on_handshake(error_code ec) {
     if (ec) {
       // A plaintext request to a TLS port ends here too: the connection closes, nothing is answered.
       const std::string_view reason = is_timeout(ec)                                  ? "timeout"
-                                      : ec.category() == net::error::get_ssl_category() ? tls::handshake_failure(static_cast<unsigned long>(ec.value()))
+                                      : ec.category() == net::error::get_ssl_category() ? tls::client_handshake_failure(static_cast<unsigned long>(ec.value()))
                                                                                       : "closed";
-      worker_.metrics().record_tls_handshake("failed", reason);
+      worker_.metrics().record_client_tls_handshake("failed", reason);
       log::debug("tls_handshake_failed", {{"client", client_ip_}, {"reason", reason}});
       return abort();
     }
     SSL* ssl = stream_.native_handle();
-    worker_.metrics().record_tls_handshake(SSL_session_reused(ssl) ? "resumed" : "full", "");
+    worker_.metrics().record_client_tls_handshake(SSL_session_reused(ssl) ? "resumed" : "full", "");
     if (auto certificate = tls::verified_peer_certificate(ssl)) {
       peer_certificate_ = std::move(*certificate);
       forwarded_client_cert_ = tls::forwarded_client_cert(*peer_certificate_);
@@ -477,7 +480,52 @@ void ClientSession<Stream>::on_connected(error_code ec) {
   }
   error_code ignored;
   upstream_->socket.set_option(tcp::no_delay(true), ignored);
+  if (upstream_spec_->tls) return start_upstream_tls();
   start_request_relay();
+}
+
+// The handshake runs within what is left of the connect deadline.
+template <class Stream>
+void ClientSession<Stream>::start_upstream_tls() {
+  const UpstreamSpec& u = *upstream_spec_;
+  if (!upstream_->start_tls(*u.tls, worker_.pool().sessions(u))) {
+    log::error("upstream_tls_failed", {{"upstream", u.name}, {"error", "cannot create an SSL object"}});
+    upstream_.reset();
+    return send_local_reply(http::reply_for(http::UpstreamError::TlsFailed));
+  }
+  upstream_->tls->async_handshake(net::ssl::stream_base::client,
+                                  [self = this->shared_from_this()](error_code ec) { self->on_upstream_handshake(ec); });
+}
+
+template <class Stream>
+void ClientSession<Stream>::on_upstream_handshake(error_code ec) {
+  ec = timeout_or(ec);
+  if (ec) {
+    note_tls_failure(ec);
+    upstream_.reset();
+    return send_local_reply(http::reply_for(is_timeout(ec) ? http::UpstreamError::Timeout : http::UpstreamError::TlsFailed));
+  }
+  worker_.metrics().record_tls_handshake(upstream_spec_->name, SSL_session_reused(upstream_->tls->native_handle()) == 1);
+  start_request_relay();
+}
+
+// A failed handshake, or a TLS error after it (a TLS 1.3 upstream refuses a client certificate
+// only once our side of the handshake is done, so its alert meets our first read): the reason
+// goes to the log and the metrics, and the session kept for resumption is dropped.
+template <class Stream>
+void ClientSession<Stream>::note_tls_failure(error_code ec) {
+  const long verify_result = SSL_get_verify_result(upstream_->tls->native_handle());
+  const tls::HandshakeError reason =
+      is_timeout(ec)           ? tls::HandshakeError::Timeout
+      : is_connection_loss(ec) ? tls::HandshakeError::ConnectionClosed
+                               : tls::classify_failure(verify_result, ec.category() == net::error::get_ssl_category()
+                                                                          ? static_cast<unsigned long>(ec.value())
+                                                                          : 0);
+  const std::string detail = verify_result != X509_V_OK ? std::string(tls::verify_error_string(verify_result)) : ec.message();
+  worker_.pool().sessions(*upstream_spec_).forget();
+  worker_.metrics().record_tls_failure(upstream_spec_->name, tls::to_string(reason));
+  log::warn("upstream_tls_failed",
+            {{"upstream", upstream_spec_->name}, {"reason", tls::to_string(reason)}, {"error", detail}});
 }
 
 // ---- request relay ------------------------------------------------------------------------
@@ -528,10 +576,10 @@ void ClientSession<Stream>::send_request_part() {
   }
   if (x.gather.empty()) return read_request_body();
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
-  net::async_write(upstream_->socket, std::span<const net::const_buffer>(x.gather),
-                   io([self = this->shared_from_this(), consumed](error_code ec, std::size_t) {
-                     self->on_request_part_written(ec, consumed);
-                   }));
+  upstream_->async_write(std::span<const net::const_buffer>(x.gather),
+                         io([self = this->shared_from_this(), consumed](error_code ec, std::size_t) {
+                           self->on_request_part_written(ec, consumed);
+                         }));
 }
 
 template <class Stream>
@@ -589,9 +637,9 @@ void ClientSession<Stream>::read_response() {
     return upstream_failed(bhttp::error::header_limit, true);  // a response head over 64 KiB
   }
   set_deadline(milliseconds(upstream_spec_->response_timeout_ms));
-  upstream_->socket.async_read_some(in.free_space(), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
-                                      self->on_response_read(ec, n);
-                                    }));
+  upstream_->async_read_some(in.free_space(), io([self = this->shared_from_this()](error_code ec, std::size_t n) {
+                               self->on_response_read(ec, n);
+                             }));
 }
 
 template <class Stream>
@@ -599,9 +647,11 @@ void ClientSession<Stream>::on_response_read(error_code ec, std::size_t bytes) {
   ec = timeout_or(ec);
   Exchange& x = *x_;
   ViewParser<false>& parser = *x.response;
-  if (ec == net::error::eof && parser.is_header_done() && parser.need_eof()) {
+  // A close-delimited body ends here; over TLS also without a close_notify, which many servers skip.
+  if (ec && (ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.is_header_done() &&
+      parser.need_eof()) {
     error_code eof_ec;
-    parser.put_eof(eof_ec);  // a close-delimited body ends here
+    parser.put_eof(eof_ec);
     if (!eof_ec) return send_response_part();
   }
   if (ec) {
@@ -956,11 +1006,17 @@ void ClientSession<Stream>::upstream_failed(error_code ec, bool response_bytes_s
     x_->response.reset();
     return acquire_upstream(false);
   }
-  log::warn("upstream_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+  const bool tls_error = upstream_ && upstream_->tls && ec.category() == net::error::get_ssl_category();
+  if (tls_error) {
+    note_tls_failure(ec);
+  } else {
+    log::warn("upstream_failed", {{"upstream", upstream_spec_->name}, {"error", ec.message()}});
+  }
   upstream_.reset();
   if (x_->response_started) return abort();
   if (x_->request_body_started && !x_->request_body_done) keep_alive_ = false;  // unread body left on the wire
   const auto kind = is_timeout(ec)       ? http::UpstreamError::Timeout
+                    : tls_error          ? http::UpstreamError::TlsFailed
                     : is_parse_error(ec) ? http::UpstreamError::BadResponse
                                          : http::UpstreamError::Reset;
   send_local_reply(http::reply_for(kind));

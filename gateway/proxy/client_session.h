@@ -75,6 +75,9 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   void acquire_upstream(bool allow_pooled);
   void on_resolved(error_code ec, boost::asio::ip::tcp::resolver::results_type results);
   void on_connected(error_code ec);
+  void start_upstream_tls();
+  void on_upstream_handshake(error_code ec);
+  void note_tls_failure(error_code ec);
   // request relay
   void start_request_relay();
   void send_request_part();

@@ -1,12 +1,17 @@
 #pragma once
 // What the proxy needs from the config, as plain values (no Beast here: config/ fills these).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "http/cidr.h"
 #include "tls/server_settings.h"
+
+namespace claimgate::tls {
+class UpstreamContext;
+}
 
 namespace claimgate::proxy {
 
@@ -23,9 +28,10 @@ struct Listener {
 
 struct UpstreamSpec {
   std::string name;
-  std::string url;   // http://host:port
+  std::string url;   // http://host:port or https://host:port
   std::string host;  // from url
   std::uint16_t port = 80;
+  std::shared_ptr<const tls::UpstreamContext> tls;  // https:// only: built at config load, shared by workers
   std::int64_t connect_timeout_ms = 2000;
   std::int64_t response_timeout_ms = 30000;  // wait for the response header, and each body read
   std::size_t max_idle_connections = 64;

@@ -6,10 +6,12 @@
 // a one-byte read on every connection still idle, so an upstream that closes it is noticed. A
 // request that could not be replayed on a fresh connection (it has a body) gets only a connection
 // that is watched or that a non-blocking peek just found open.
+//
+// For https:// upstreams each slot also keeps the worker's last TLS session with the upstream
+// (resumption), for the slot's TLS context only: a config reload that brings a new context
+// empties the slot, since its connections and session were verified under the old settings.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -21,40 +23,10 @@
 #include <vector>
 
 #include "proxy/settings.h"
+#include "proxy/upstream_connection.h"
+#include "tls/session_cache.h"
 
 namespace claimgate::proxy {
-
-struct UpstreamConnection {
-  // `open` counts this worker's live upstream connections (for metrics).
-  UpstreamConnection(boost::asio::io_context& ioc, std::atomic<std::size_t>& open) : socket(ioc), open_count(open) {
-    open_count.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~UpstreamConnection() { open_count.fetch_sub(1, std::memory_order_relaxed); }
-  UpstreamConnection(const UpstreamConnection&) = delete;
-  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
-
-  // The byte stream, whatever carries it (the tunnel uses only these).
-  template <class Buffers, class Handler>
-  void async_read_some(const Buffers& buffers, Handler&& handler) {
-    socket.async_read_some(buffers, std::forward<Handler>(handler));
-  }
-  // Writes all of `buffers`, as boost::asio::async_write.
-  template <class Buffers, class Handler>
-  void async_write(const Buffers& buffers, Handler&& handler) {
-    boost::asio::async_write(socket, buffers, std::forward<Handler>(handler));
-  }
-  void shutdown_send(boost::system::error_code& ec) {
-    socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
-  }
-
-  boost::asio::ip::tcp::socket socket;
-  std::chrono::steady_clock::time_point idle_since;
-  std::uint64_t idle_generation = 0;
-  bool reused = false;
-  bool watched = false;  // a one-byte read into idle_probe is pending
-  char idle_probe = 0;
-  std::atomic<std::size_t>& open_count;
-};
 
 class UpstreamPool {
  public:
@@ -65,6 +37,8 @@ class UpstreamPool {
   // can be sent again on a new connection if this one turns out closed (no body).
   std::unique_ptr<UpstreamConnection> take(const UpstreamSpec& upstream, bool replayable);
   void give_back(const UpstreamSpec& upstream, std::unique_ptr<UpstreamConnection> connection);
+  // The TLS session kept for `upstream` (https:// only), for UpstreamConnection::start_tls.
+  tls::SessionCache& sessions(const UpstreamSpec& upstream) { return slot_of(upstream).sessions; }
 
   // Closes every idle connection and stops the expiry timer (drain).
   void close_all();
@@ -74,6 +48,7 @@ class UpstreamPool {
  private:
   using Idle = std::vector<std::unique_ptr<UpstreamConnection>>;  // oldest first
   struct Slot {
+    tls::SessionCache sessions;  // bound to the TLS context of the slot's connections, which go first
     Idle idle;
     std::chrono::milliseconds timeout{0};
   };
@@ -83,7 +58,8 @@ class UpstreamPool {
   };
   Slot& slot_of(const UpstreamSpec& upstream);
   void watch(Slot* slot, UpstreamConnection* connection);
-  void evict(Slot* slot, UpstreamConnection* connection, std::uint64_t generation);
+  void on_watch_done(Slot* slot, UpstreamConnection* connection, std::uint64_t generation);
+  void retire(std::unique_ptr<UpstreamConnection> connection);
   void schedule_sweep();
   void sweep();
 
@@ -95,6 +71,9 @@ class UpstreamPool {
   // Keyed by upstream name and URL; nodes never move, so a Slot* stays valid.
   std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> slots_;
   std::string key_scratch_;
+  // Closed TLS connections whose cancelled watch has not completed yet (see upstream_connection.h);
+  // after slots_, so they go before the session caches their SSL objects point to.
+  Idle retiring_;
   std::atomic<std::size_t>& idle_gauge_;
 };
 

@@ -230,30 +230,6 @@ Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::build(c
   return std::shared_ptr<const ServerContext>(new ServerContext(std::move(impl)));
 }
 
-std::string_view handshake_failure(unsigned long openssl_error) {
-  switch (ERR_GET_REASON(openssl_error)) {
-    case SSL_R_HTTP_REQUEST:
-    case SSL_R_HTTPS_PROXY_REQUEST:
-      return "plaintext_http";
-    case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_UNSUPPORTED_PROTOCOL:
-    case SSL_R_VERSION_TOO_LOW:
-    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
-      return "protocol_version";
-    case SSL_R_NO_SHARED_CIPHER:
-    case SSL_R_NO_SHARED_GROUPS:
-      return "no_shared_cipher";
-    case SSL_R_NO_APPLICATION_PROTOCOL:
-      return "no_application_protocol";
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-      return "no_client_certificate";
-    case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      return "bad_client_certificate";
-    default:
-      return "tls_error";
-  }
-}
-
 bool operator==(const ServerSettings& a, const ServerSettings& b) {
   auto same_files = [](const CertificateFiles& x, const CertificateFiles& y) {
     return x.cert_file == y.cert_file && x.key_file == y.key_file;

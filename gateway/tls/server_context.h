@@ -74,10 +74,5 @@ class ListenerTls {
 
 bool operator==(const ServerSettings& a, const ServerSettings& b);
 
-// A stable name for why a client handshake failed, from the OpenSSL error code (ERR_get_error's
-// value, as Asio's ssl error category carries it): plaintext_http, protocol_version,
-// no_shared_cipher, no_application_protocol, no_client_certificate, bad_client_certificate, or
-// tls_error.
-std::string_view handshake_failure(unsigned long openssl_error);
 
 }  // namespace claimgate::tls

@@ -48,7 +48,7 @@ CASES = [
     ("path_normalization bad value", BASE + "path_normalization: { allow_backslash: maybe }\n",
      "path_normalization.allow_backslash"),
     ("no upstreams", BASE.replace('upstreams:\n  app: { url: "http://127.0.0.1:8000" }\n', ""), "upstreams: is required"),
-    ("upstream https", BASE.replace("http://127.0.0.1:8000", "https://127.0.0.1:8000"), "upstreams.app.url"),
+    ("upstream not http", BASE.replace("http://127.0.0.1:8000", "ftp://127.0.0.1:8000"), "upstreams.app.url"),
     ("upstream with path", BASE.replace("http://127.0.0.1:8000", "http://127.0.0.1:8000/api"), "upstreams.app.url"),
     ("upstream missing url", BASE.replace('{ url: "http://127.0.0.1:8000" }', "{ connect_timeout_ms: 5 }"),
      "upstreams.app.url: is required"),

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "config/config.h"
+#include "tls/upstream_context.h"
 
 using namespace claimgate::config;
 
@@ -41,9 +42,9 @@ TEST_CASE("every error is reported with line and key") {
 
 TEST_CASE("upstream urls") {
   CHECK(errors_of(R"(upstreams:
-  app: { url: "https://a" }
+  app: { url: "ftp://a" }
 routes: [ { match: { path: /a }, upstream: app, auth: anonymous } ]
-)").find("upstreams.app.url: must be http://") != std::string::npos);
+)").find("upstreams.app.url: must be http://HOST[:PORT] or https://HOST[:PORT]") != std::string::npos);
   auto ok = load_config_text(R"(upstreams:
   app: { url: "http://[::1]:81/" }
   dns: { url: "http://app.default.svc" }
@@ -54,6 +55,50 @@ routes: [ { match: { path: /a }, upstream: dns, auth: anonymous } ]
   CHECK(ok->proxy.upstreams[0].port == 81);
   CHECK(ok->proxy.upstreams[1].host == "app.default.svc");
   CHECK(ok->proxy.upstreams[1].port == 80);
+  CHECK(ok->proxy.upstreams[1].tls == nullptr);
+}
+
+TEST_CASE("https upstreams: a TLS context at load, TLS keys only with https://") {
+  auto ok = load_config_text(R"(upstreams:
+  app: { url: "https://app.internal" }
+  named: { url: "https://10.0.0.1:8443", server_name: app.internal, client_cert_file: "", client_key_file: "" }
+  plain: { url: "http://10.0.0.1", ca_file: "" }
+routes: [ { match: { path: /a }, upstream: app, auth: anonymous } ]
+)");
+  REQUIRE(ok.has_value());
+  const auto& ups = ok->proxy.upstreams;
+  CHECK(ups[0].port == 443);
+  REQUIRE(ups[0].tls != nullptr);
+  CHECK(ups[0].tls->server_name() == "app.internal");  // the URL's host by default
+  REQUIRE(ups[1].tls != nullptr);
+  CHECK(ups[1].tls->server_name() == "app.internal");
+  CHECK(ups[1].host == "10.0.0.1");
+  CHECK(ups[2].tls == nullptr);
+
+  const std::string e = errors_of(R"(upstreams:
+  plain:
+    url: "http://10.0.0.1"
+    ca_file: /etc/ca.pem
+    server_name: a
+  half:
+    url: "https://a"
+    client_cert_file: /etc/c.pem
+  other_half:
+    url: "https://a"
+    client_key_file: /etc/k.pem
+  absent:
+    url: "https://a"
+    ca_file: /nonexistent/ca.pem
+  bad_name: { url: "https://a", server_name: "a/b" }
+routes: [ { match: { path: /a }, upstream: plain, auth: anonymous } ]
+)");
+  CHECK(e.find("c.yaml:4: upstreams.plain.ca_file: applies only to https:// upstreams") != std::string::npos);
+  CHECK(e.find("c.yaml:5: upstreams.plain.server_name: applies only to https:// upstreams") != std::string::npos);
+  CHECK(e.find("c.yaml:8: upstreams.half.client_cert_file: needs client_key_file as well") != std::string::npos);
+  CHECK(e.find("c.yaml:11: upstreams.other_half.client_key_file: needs client_cert_file as well") != std::string::npos);
+  CHECK(e.find("c.yaml:14: upstreams.absent.ca_file: cannot load CA certificates from \"/nonexistent/ca.pem\": "
+               "No such file or directory") != std::string::npos);
+  CHECK(e.find("c.yaml:15: upstreams.bad_name.server_name: must be a DNS name or an IP address") != std::string::npos);
 }
 
 TEST_CASE("routes") {

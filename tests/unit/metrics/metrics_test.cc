@@ -65,3 +65,19 @@ TEST_CASE("tunnels: open gauge, bytes each way and ends by reason, summed over w
   CHECK(line_of(text, R"(claimgate_tunnels_closed_total{reason="closed"})").ends_with(" 2"));
   CHECK(line_of(text, R"(claimgate_tunnels_closed_total{reason="idle_timeout"})").ends_with(" 1"));
 }
+
+TEST_CASE("upstream TLS handshakes and failures are counted per upstream across workers") {
+  metrics::Registry registry("test");
+  metrics::WorkerMetrics& a = registry.add_worker();
+  metrics::WorkerMetrics& b = registry.add_worker();
+  a.record_tls_handshake("app", false);
+  a.record_tls_handshake("app", true);
+  b.record_tls_handshake("app", true);
+  b.record_tls_failure("app", "certificate_expired");
+  b.record_tls_failure("billing", "name_mismatch");
+  const std::string text = registry.scrape();
+  CHECK(line_of(text, "claimgate_upstream_tls_handshakes_total{upstream=\"app\",session=\"full\"}").ends_with(" 1"));
+  CHECK(line_of(text, "claimgate_upstream_tls_handshakes_total{upstream=\"app\",session=\"resumed\"}").ends_with(" 2"));
+  CHECK(line_of(text, "claimgate_upstream_tls_failures_total{upstream=\"app\",reason=\"certificate_expired\"}").ends_with(" 1"));
+  CHECK(line_of(text, "claimgate_upstream_tls_failures_total{upstream=\"billing\",reason=\"name_mismatch\"}").ends_with(" 1"));
+}
