@@ -152,7 +152,9 @@ void Runtime::warn_if_restart_needed(const config::Config& next) const {
       [](const proxy::Listener& x, const proxy::Listener& y) {
         return x.address.host == y.address.host && x.address.port == y.address.port && x.tls.has_value() == y.tls.has_value();
       });
-  if (!same_listeners) warn("listeners");
+  // One plain listener on both sides is what `listen` configures: the warning names that key.
+  const bool as_listen = a.listeners.size() == 1 && !a.listeners[0].tls && b.listeners.size() == 1 && !b.listeners[0].tls;
+  if (!same_listeners) warn(as_listen ? "listen" : "listeners");
   if (a.admin.host != b.admin.host || a.admin.port != b.admin.port) warn("admin");
   if (a.threads != b.threads) warn("threads");
 }
