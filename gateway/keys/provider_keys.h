@@ -56,7 +56,7 @@ class ProviderKeys : public std::enable_shared_from_this<ProviderKeys> {
   // one, or, when the last one started less than min_refresh_interval_s ago, schedules one for
   // when that interval ends if that is within `max_wait`. False when none of these is possible
   // (a file source, or the next allowed fetch is too far off); otherwise `on_done` runs on the
-  // control context once that fetch ends.
+  // control context once that fetch ends, and is destroyed there.
   bool request_refresh(std::function<void()> on_done, std::chrono::milliseconds max_wait);
 
   // For metrics: fetch or load attempts by result.

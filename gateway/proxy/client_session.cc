@@ -384,23 +384,32 @@ template <class Stream>
 void ClientSession<Stream>::wait_for_keys(std::size_t provider) {
   const auth::Authenticator& authenticator = *config_->authenticator;
   const std::uint64_t wait = ++key_wait_id_;
-  auto self = this->shared_from_this();
-  auto resume = [self, wait] {
-    if (self->key_wait_id_ != wait) return;
-    ++self->key_wait_id_;
-    self->key_wait_timer_->cancel();
-    self->run_plan(false);
-  };
   const milliseconds max_wait(authenticator.provider(provider).spec().unknown_kid_wait_ms);
   if (!key_wait_timer_) key_wait_timer_.emplace(worker_.ioc());
+  // The key source runs its waiters on the control thread and drops them there: a strong reference
+  // held by a waiter could end this session (and unregister it from its worker) on that thread.
   const bool accepted = authenticator.provider(provider).request_refresh(
-      [executor = stream_.get_executor(), resume] { net::post(executor, resume); }, max_wait);
+      [executor = stream_.get_executor(), weak = std::weak_ptr<ClientSession>(this->shared_from_this()), wait] {
+        net::post(executor, [weak, wait] {
+          if (auto self = weak.lock()) self->end_key_wait(wait);
+        });
+      },
+      max_wait);
   if (!accepted) return run_plan(false);
   set_deadline(max_wait + milliseconds(config_->settings.idle_timeout_ms));
   key_wait_timer_->expires_after(max_wait);
-  key_wait_timer_->async_wait([resume](error_code ec) {
-    if (!ec) resume();
+  key_wait_timer_->async_wait([self = this->shared_from_this(), wait](error_code ec) {
+    if (!ec) self->end_key_wait(wait);
   });
+}
+
+// The refetch ended or the wait timed out, whichever came first; the later one finds a newer id.
+template <class Stream>
+void ClientSession<Stream>::end_key_wait(std::uint64_t wait) {
+  if (closed_ || key_wait_id_ != wait) return;
+  ++key_wait_id_;
+  key_wait_timer_->cancel();
+  run_plan(false);
 }
 
 template <class Stream>

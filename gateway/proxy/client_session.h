@@ -70,6 +70,7 @@ class ClientSession final : public Session, public std::enable_shared_from_this<
   void on_head(std::size_t head_bytes);
   void run_plan(bool may_wait, bool may_verify_later = true);
   void wait_for_keys(std::size_t provider);
+  void end_key_wait(std::uint64_t wait);
   void prepare_upstream_request();
   // upstream connection
   void acquire_upstream(bool allow_pooled);
