@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 
 namespace claimgate::auth {
 namespace {
@@ -45,10 +46,7 @@ bool is_safe_header_value(std::string_view v) {
 
 std::string fold_header_name(std::string_view name) {
   std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c == '_' || c == '.') c = '-';
-  }
+  for (char& c : out) c = c == '_' || c == '.' ? '-' : ascii::to_lower(c);
   return out;
 }
 
@@ -56,14 +54,13 @@ ClaimHeaders::ClaimHeaders(const AuthSettings& settings)
     : headers_(settings.claim_headers), payload_header_(settings.payload_header) {
   for (const ClaimHeader& h : headers_) reserved_folded_.push_back(fold_header_name(h.header));
   if (!payload_header_.empty()) reserved_folded_.push_back(fold_header_name(payload_header_));
+  // Only the gateway vouches for a client certificate (proxy/forwarding appends it on TLS listeners).
+  reserved_folded_.push_back("x-forwarded-client-cert");
 }
 
 bool ClaimHeaders::is_reserved(std::string_view incoming_name) const {
   // Called for every incoming header: fold on the fly rather than allocate.
-  auto fold = [](char c) {
-    if (c >= 'A' && c <= 'Z') return static_cast<char>(c + 32);
-    return c == '_' || c == '.' ? '-' : c;
-  };
+  auto fold = [](char c) { return c == '_' || c == '.' ? '-' : ascii::to_lower(c); };
   return std::any_of(reserved_folded_.begin(), reserved_folded_.end(), [&](const std::string& reserved) {
     return reserved.size() == incoming_name.size() &&
            std::equal(reserved.begin(), reserved.end(), incoming_name.begin(), [&](char r, char c) { return r == fold(c); });

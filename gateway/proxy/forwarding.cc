@@ -30,19 +30,6 @@ bool is_named_in_connection(std::span<const std::string_view> options, std::stri
   return std::any_of(options.begin(), options.end(), [&](std::string_view o) { return iequals(o, name); });
 }
 
-// X-Forwarded-Client-Cert and its look-alikes (X_Forwarded_Client_Cert, x.forwarded.client.cert):
-// only the gateway sets it.
-bool is_forwarded_client_cert(std::string_view name) {
-  constexpr std::string_view kName = "x-forwarded-client-cert";
-  if (name.size() != kName.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : (c == '_' || c == '.' ? '-' : c);
-    if (c != kName[i]) return false;
-  }
-  return true;
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
@@ -86,7 +73,6 @@ void write_upstream_request_head(const ForwardingContext& c, std::string& out) {
         if (incoming_real_ip.empty()) incoming_real_ip = value;
         continue;
       }
-      if (is_forwarded_client_cert(name)) continue;
     }
     if (iequals(name, "host")) {
       if (head.absolute_form) continue;

@@ -13,6 +13,8 @@ TEST_CASE("look-alike header names fold together") {
   CHECK(headers.is_reserved("x_user_roles"));
   CHECK(headers.is_reserved("X.User.Tenant"));
   CHECK_FALSE(headers.is_reserved("X-User-Agent"));
+  CHECK(headers.is_reserved("X_Forwarded_Client_Cert"));
+  CHECK(headers.is_reserved("x.forwarded.client.cert"));
 }
 
 TEST_CASE("values from an identity") {
