@@ -7,6 +7,8 @@
 #include <charconv>
 #include <optional>
 
+#include "core/ascii.h"
+
 namespace claimgate::policy {
 namespace {
 
@@ -93,13 +95,6 @@ std::string render_list(const std::vector<std::string>& names) {
   return out + "]";
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 bool contains(const std::vector<std::string>& held, const std::string& name) {
   return std::find(held.begin(), held.end(), name) != held.end();
 }
@@ -159,7 +154,7 @@ class Evaluator {
       return Outcome{Decision::MissingClientCertificate};
     }
     const bool dns_ok = r.certificate_dns.empty() ||
-                        std::any_of(c->dns.begin(), c->dns.end(), [&](const std::string& d) { return iequals(d, r.certificate_dns); });
+                        std::any_of(c->dns.begin(), c->dns.end(), [&](const std::string& d) { return ascii::iequals(d, r.certificate_dns); });
     const bool uri_ok = r.certificate_uri.empty() || std::find(c->uris.begin(), c->uris.end(), r.certificate_uri) != c->uris.end();
     const bool pass = r.condition.matches_text(c->subject) && uri_ok && dns_ok;
     if (trace_) note(depth, pass, what, "subject \"" + std::string(c->subject) + "\"");

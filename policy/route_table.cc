@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "core/ascii.h"
 #include "policy/path_glob.h"
 #include "policy/path_normalizer.h"
 
@@ -29,7 +30,6 @@ std::optional<AuthMode> parse_auth_mode(std::string_view text) {
 
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 // The host without port or trailing dot, case untouched.
 std::string_view host_name(std::string_view host) {
@@ -41,11 +41,6 @@ std::string_view host_name(std::string_view host) {
   }
   if (host.ends_with('.')) host.remove_suffix(1);
   return host;
-}
-
-bool equals_lower(std::string_view lower_case, std::string_view text) {
-  return lower_case.size() == text.size() &&
-         std::equal(lower_case.begin(), lower_case.end(), text.begin(), [](char a, char b) { return a == lower(b); });
 }
 
 // "/a/b" -> {"a", "b"}, "/" -> {""}, "" -> {}.
@@ -182,9 +177,7 @@ Result<PathMatcher, std::string> compile_path(const RouteMatch& match) {
 }  // namespace
 
 std::string normalize_host(std::string_view host) {
-  std::string out(host_name(host));
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
+  return ascii::to_lower(host_name(host));
 }
 
 bool matches_path_prefix(std::string_view prefix, std::string_view path) {
@@ -240,7 +233,7 @@ struct RouteTable::Compiled {
     if (!matchers[i].matches(path)) return RouteMiss::Path;
     if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), method) == m.methods.end())
       return RouteMiss::Method;
-    if (m.host && !equals_lower(*m.host, request_host)) return RouteMiss::Host;
+    if (m.host && !ascii::iequals(*m.host, request_host)) return RouteMiss::Host;
     return RouteMiss::None;
   }
 

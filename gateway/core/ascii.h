@@ -2,7 +2,9 @@
 // ASCII character classes by table lookup. The <cctype> functions consult the locale through a
 // call per character, and a string_view::find per character is a memchr call; both showed up
 // as the largest user-space cost of checking a request head that carries a long token.
+#include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
 
 namespace claimgate::ascii {
@@ -36,5 +38,19 @@ constexpr bool is_digit(char c) { return kDigits.contains(c); }
 constexpr bool is_alnum(char c) { return kAlnum.contains(c); }
 constexpr bool is_hex_digit(char c) { return kHexDigits.contains(c); }
 constexpr bool is_tchar(char c) { return kTchars.contains(c); }
+
+constexpr char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = to_lower(c);
+  return out;
+}
+
+// ASCII case-insensitive equality (header names, host names, scheme and algorithm names).
+constexpr bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+}
 
 }  // namespace claimgate::ascii

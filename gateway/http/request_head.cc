@@ -12,8 +12,6 @@ namespace {
 // field-vchar or obs-text, SP, HTAB
 bool is_field_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -210,10 +208,6 @@ unsigned status_for(RequestDefect defect) {
     case RequestDefect::TooManyHeaders: return 431;
     default: return 400;
   }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool is_token(std::string_view text) {

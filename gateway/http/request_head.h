@@ -3,13 +3,13 @@
 // Beast tolerates shapes (obs-fold, duplicate equal Content-Lengths, TE gzip + CL) that a
 // gateway must refuse, since the upstream may frame the same bytes differently.
 #include <cstdint>
-#include <cstdint>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/result.h"
 
 namespace claimgate::http {
@@ -91,7 +91,7 @@ void for_each_list_member(std::string_view value, F&& f) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b);
+using ascii::iequals;
 bool is_token(std::string_view text);
 
 // A WebSocket opening handshake (RFC 6455 section 4.1): an HTTP/1.1 GET without a body whose

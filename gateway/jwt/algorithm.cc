@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace claimgate::jwt {
 namespace {
@@ -38,8 +39,7 @@ std::optional<Algorithm> parse_algorithm(std::string_view name) {
 }
 
 bool is_none_algorithm(std::string_view name) {
-  return std::ranges::equal(name, std::string_view("none"),
-                            [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  return ascii::iequals(name, "none");
 }
 
 bool is_hmac(Algorithm alg) { return alg == Algorithm::HS256 || alg == Algorithm::HS384 || alg == Algorithm::HS512; }

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/ascii.h"
 #include "core/file_signature.h"
 
 namespace claimgate::tls {
@@ -44,11 +45,6 @@ struct Certificate {
   std::vector<std::string> dns_names;  // lower-case SAN DNS names, wildcards included
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return out;
-}
 
 Result<Certificate, std::string> load_certificate(const CertificateFiles& files) {
   Certificate c;
@@ -88,7 +84,7 @@ Result<Certificate, std::string> load_certificate(const CertificateFiles& files)
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type != GEN_DNS) continue;
     const auto* text = reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName));
-    c.dns_names.push_back(lower(std::string_view(text, static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)))));
+    c.dns_names.push_back(ascii::to_lower(std::string_view(text, static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)))));
   }
   GENERAL_NAMES_free(names);
   return c;
@@ -126,7 +122,7 @@ struct ServerContext::Impl {
   // else the default (the first).
   std::size_t pick(std::string_view server_name) const {
     if (server_name.empty()) return 0;
-    const std::string name = lower(server_name);
+    const std::string name = ascii::to_lower(server_name);
     if (auto it = exact.find(name); it != exact.end()) return it->second;
     if (const auto dot = name.find('.'); dot != std::string::npos) {
       if (auto it = wildcard.find(name.substr(dot + 1)); it != wildcard.end()) return it->second;
